@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MemdashConfig(AppConfig):
+    name = "memdash"
+    verbose_name = "Tenancy"

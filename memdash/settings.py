@@ -1,0 +1,230 @@
+"""memdash settings: one file, driven by environment variables (see the table in README.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+from memdash.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("MEMDASH_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("SECRET_KEY must be set in production")
+    # Development default: stable per checkout so sessions survive restarts.
+    SECRET_KEY = "memdash-insecure-development-key-change-me"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "template_partials",
+    "memdash",
+    "entities",
+    "memories",
+]
+
+MIDDLEWARE = [
+    "memdash.middleware.NormalizeApiPathMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "memdash.urls"
+WSGI_APPLICATION = "memdash.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL=postgresql://user:pass@host:port/dbname switches to any PostgreSQL with
+# pgvector >= 0.8. Without it, the embedded server runs from MEMDASH_PGDATA (in the checkout).
+
+
+def _database_from_url(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a postgresql:// URL, got {parsed.scheme!r}"
+        )
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    return {
+        "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        # A socket directory may be given as ?host=/path (libpq style).
+        "HOST": query.pop("host", None) or parsed.hostname or "",
+        "PORT": str(parsed.port or query.pop("port", "") or ""),
+        "OPTIONS": query,
+    }
+
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    _db = _database_from_url(DATABASE_URL)
+    EMBEDDED_POSTGRES = False
+else:
+    from memdash import embedded_db
+
+    PGDATA = Path(env_str("MEMDASH_PGDATA", str(BASE_DIR / ".pgdata")))
+    _db = {
+        "NAME": env_str("MEMDASH_DB_NAME", "postgres"),
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": embedded_db.start(PGDATA),
+        "PORT": "",
+        "OPTIONS": {},
+    }
+    EMBEDDED_POSTGRES = True
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        **_db,
+        "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": env_str("MEMDASH_TEST_DB_NAME", "") or None},
+    }
+}
+if not DATABASES["default"]["TEST"]["NAME"]:
+    del DATABASES["default"]["TEST"]["NAME"]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+# Requests above this many bytes get a 413; memory text has its own, smaller limit below.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MEMDASH_MAX_BODY_BYTES", 2_621_440)
+
+# --- API ------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["memdash.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["memdash.permissions.HasProjectRole"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "memdash.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "memdash API",
+    "DESCRIPTION": "Mem0-Platform-compatible memory API served by memdash.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# Largest memory text accepted (characters). Longer inputs get a 400, never a truncation.
+MEMDASH_MAX_MEMORY_CHARS = env_int("MEMDASH_MAX_MEMORY_CHARS", 20_000)
+# Most messages one add call may carry.
+MEMDASH_MAX_MESSAGES = env_int("MEMDASH_MAX_MESSAGES", 200)
+# List endpoints count matching rows exactly up to this many, then report the cap.
+MEMDASH_COUNT_CAP = env_int("MEMDASH_COUNT_CAP", 10_000)
+# Scopes with more rows than this are searched through the HNSW index instead of exactly.
+MEMDASH_EXACT_SEARCH_LIMIT = env_int("MEMDASH_EXACT_SEARCH_LIMIT", 20_000)
+# Deletes touching more memories than this run as a background Event.
+MEMDASH_SYNC_DELETE_LIMIT = env_int("MEMDASH_SYNC_DELETE_LIMIT", 1_000)
+
+# --- Providers ------------------------------------------------------------------------------
+
+# "local" (all-MiniLM-L6-v2, ONNX int8, no network) or "openai" (text-embedding-3-small @384).
+MEMDASH_EMBEDDER = env_str("MEMDASH_EMBEDDER", "local")
+MEMDASH_OPENAI_EMBEDDING_MODEL = env_str("MEMDASH_OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
+OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+MEMDASH_LLM_MODEL = env_str("MEMDASH_LLM_MODEL", "gpt-4.1-mini")
+MEMDASH_LLM_TIMEOUT = env_float("MEMDASH_LLM_TIMEOUT", 60.0)
+
+# --- Celery ---------------------------------------------------------------------------------
+# Redis (or RabbitMQ) when CELERY_BROKER_URL is set; otherwise the database itself is the broker,
+# so a fresh checkout needs nothing else running.
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if not CELERY_BROKER_URL:
+    _pg = DATABASES["default"]
+    if _pg["HOST"].startswith("/"):
+        CELERY_BROKER_URL = (
+            f"sqla+postgresql+psycopg://{_pg['USER']}@/{_pg['NAME']}?host={_pg['HOST']}"
+        )
+    else:
+        _auth = _pg["USER"] + (f":{_pg['PASSWORD']}" if _pg["PASSWORD"] else "")
+        _port = f":{_pg['PORT']}" if _pg["PORT"] else ""
+        CELERY_BROKER_URL = f"sqla+postgresql+psycopg://{_auth}@{_pg['HOST']}{_port}/{_pg['NAME']}"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,166 @@
+"""How each API era turns request parameters into one filter of the filter language.
+
+- /v1/ and /v2/ (the seed documents): entity ids may come top-level or in `filters`, and naming
+  some entity fields implies the others are NULL ("implicit null scoping").
+- /v3/ (current SDKs): entity ids only inside `filters`, at least one positively scoped, and
+  unmentioned fields are not constrained.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Q
+
+from memdash.errors import InvalidRequest
+from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
+
+ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"
+
+
+def param_filters(params: Mapping[str, Any], *, entities: bool) -> list[dict]:
+    """Filter conditions from legacy top-level parameters (query string or JSON body)."""
+    parts: list[dict] = []
+    if entities:
+        for name in ENTITY_FIELDS:
+            value = params.get(name)
+            if value not in (None, ""):
+                parts.append({name: value})
+    categories = params.get("categories")
+    if categories not in (None, "", []):
+        if isinstance(categories, str):
+            categories = [c.strip() for c in categories.split(",") if c.strip()]
+        parts.append({"categories": {"in": categories}})
+    metadata = params.get("metadata")
+    if metadata not in (None, "", {}):
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError as exc:
+                raise InvalidRequest("metadata must be a JSON object") from exc
+        parts.append({"metadata": metadata})
+    keywords = params.get("keywords")
+    if keywords not in (None, ""):
+        if not isinstance(keywords, str):
+            raise InvalidRequest("keywords must be a string")
+        parts.append({"keywords": {"icontains": keywords}})
+    for name, op in (("start_date", "gte"), ("end_date", "lte")):
+        value = params.get(name)
+        if value not in (None, ""):
+            parts.append({"created_at": {op: value}})
+    return parts
+
+
+def combine(filters: Any, parts: list[dict]) -> dict:
+    if filters is not None and not isinstance(filters, dict):
+        raise FilterError("filters must be a JSON object")
+    nodes = ([filters] if filters else []) + parts
+    if not nodes:
+        return {}
+    return nodes[0] if len(nodes) == 1 else {"AND": nodes}
+
+
+def legacy_q(params: Mapping[str, Any], *, require_entity: bool) -> Q:
+    """/v1/ and /v2/ reads: top-level params plus optional `filters`, with null scoping."""
+    compiled = compile_filters(combine(params.get("filters"), param_filters(params, entities=True)))
+    if require_entity and not compiled.entity_fields:
+        raise InvalidRequest(ENTITY_REQUIRED)
+    return compiled.with_null_scoping()
+
+
+def current_q(params: Mapping[str, Any]) -> Q:
+    """/v3/ reads: entity ids only inside `filters`, at least one positively scoped."""
+    top_level = [name for name in ENTITY_FIELDS if params.get(name) not in (None, "")]
+    if top_level:
+        raise InvalidRequest(
+            f"Top-level entity parameters ({', '.join(top_level)}) are not supported here; "
+            f'put them in filters, e.g. {{"filters": {{"{top_level[0]}": "..."}}}}.'
+        )
+    filters = params.get("filters")
+    if filters in (None, {}):
+        raise InvalidRequest(
+            'filters is required and must name at least one entity, e.g. {"user_id": "alex"}.'
+        )
+    compiled = compile_filters(combine(filters, param_filters(params, entities=False)))
+    if not compiled.positively_scoped:
+        raise InvalidRequest(
+            "filters must scope to at least one of user_id, agent_id, app_id or run_id "
+            '(use "*" for any value, e.g. {"user_id": "*"}).'
+        )
+    return compiled.q
+
+
+def flag(value: Any, name: str, *, default: bool = False) -> bool:
+    """A boolean from JSON or a query string."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes"):
+        return True
+    if isinstance(value, str) and value.lower() in ("false", "0", "no"):
+        return False
+    raise InvalidRequest(f"{name} must be true or false, got {value!r}")
+
+
+def number(value: Any, name: str, *, default: float, low: float, high: float) -> float:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be a number")
+    try:
+        result = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequest(f"{name} must be a number, got {value!r}") from exc
+    if not low <= result <= high:
+        raise InvalidRequest(f"{name} must be between {low:g} and {high:g}, got {result:g}")
+    return result
+
+
+def field_list(value: Any) -> list[str] | None:
+    if value in (None, "", []):
+        return None
+    if isinstance(value, str):
+        return [f.strip() for f in value.split(",") if f.strip()]
+    if isinstance(value, list) and all(isinstance(f, str) for f in value):
+        return value
+    raise InvalidRequest("fields must be a list of field names")
+
+
+def delete_q(query: Mapping[str, Any]) -> tuple[Q, dict]:
+    """DELETE /v1/memories/: entity ids as query parameters (at least one), optional metadata.
+
+    mem0ai 2.x sends `delete_all(filters={...})` as a Python repr in a `filters` parameter.
+    Returns the filter and a description of it for the Event.
+    """
+    ids = {name: query[name] for name in ENTITY_FIELDS if query.get(name)}
+    if query.get("filters"):
+        ids.update(_repr_entity_ids(query["filters"]))
+    if not ids:
+        raise InvalidRequest(
+            "At least one filter is required: user_id, agent_id, app_id or run_id."
+        )
+    parts: list[dict] = [{name: value} for name, value in ids.items()]
+    parts += param_filters({"metadata": query.get("metadata")}, entities=False)
+    return compile_filters(combine(None, parts)).q, ids
+
+
+def _repr_entity_ids(raw: str) -> dict[str, str]:
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidRequest("filters must be an object of entity ids") from exc
+    if not isinstance(value, dict):
+        raise InvalidRequest("filters must be an object of entity ids")
+    unknown = [str(k) for k in value if k not in ENTITY_FIELDS]
+    if unknown:
+        raise InvalidRequest(
+            f"Deleting by filter accepts only entity ids; got {', '.join(unknown)}"
+        )
+    return {k: str(v) for k, v in value.items() if v not in (None, "")}

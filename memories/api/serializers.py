@@ -1,0 +1,371 @@
+"""Request validation and response shapes of the memory API.
+
+Input serializers only validate; they never touch the database. Output is built by plain
+functions (memory_payload, history_payload, event_payload) because lists of a thousand
+memories should not pay for DRF field machinery; tests pin their exact shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from memories.filters import ENTITY_FIELDS
+from memories.models import Event, Memory, MemoryHistory
+from memories.services import Message
+
+MESSAGE_ROLES = ("user", "assistant", "system", "agent")
+
+
+class EntityIdField(serializers.CharField):
+    def __init__(self, **kwargs: Any):
+        super().__init__(
+            required=False, allow_null=True, allow_blank=True, max_length=255, **kwargs
+        )
+
+    def to_internal_value(self, data: Any) -> str | None:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            raise serializers.ValidationError("must be a string")
+        return super().to_internal_value(data).strip() or None
+
+
+class TimestampField(serializers.Field):
+    """Unix seconds (int or float) or an ISO 8601 datetime; becomes an aware datetime."""
+
+    default_error_messages = {"invalid": "must be unix seconds or an ISO 8601 datetime"}
+
+    def to_internal_value(self, data: Any) -> dt.datetime:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int | float):
+            try:
+                return dt.datetime.fromtimestamp(data, tz=dt.UTC)
+            except (OverflowError, OSError, ValueError):
+                self.fail("invalid")
+        if isinstance(data, str):
+            text = data.strip()
+            if text.lstrip("-").replace(".", "", 1).isdigit():
+                return self.to_internal_value(float(text))
+            try:
+                moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                self.fail("invalid")
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        self.fail("invalid")
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.isoformat()
+
+
+class ExpirationDateField(serializers.DateField):
+    def __init__(self, **kwargs: Any):
+        super().__init__(
+            required=False, allow_null=True, input_formats=["%Y-%m-%d", "iso-8601"], **kwargs
+        )
+
+
+class MessagesField(serializers.Field):
+    """`messages`: a list of {role, content, name?}; a bare string or object is one user message."""
+
+    def to_internal_value(self, data: Any) -> list[dict]:
+        if isinstance(data, str):
+            data = [{"role": "user", "content": data}]
+        elif isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list):
+            raise serializers.ValidationError("must be a list of {role, content} objects")
+        if not data:
+            raise serializers.ValidationError("must contain at least one message")
+        if len(data) > settings.MEMDASH_MAX_MESSAGES:
+            raise serializers.ValidationError(
+                f"has {len(data)} messages; at most {settings.MEMDASH_MAX_MESSAGES} are allowed"
+            )
+        limit = settings.MEMDASH_MAX_MEMORY_CHARS
+        cleaned = []
+        for index, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise serializers.ValidationError(
+                    f"[{index}] must be an object with role and content"
+                )
+            role = item.get("role")
+            if role not in MESSAGE_ROLES:
+                raise serializers.ValidationError(
+                    f"[{index}].role must be one of {', '.join(MESSAGE_ROLES)}, got {role!r}"
+                )
+            content = item.get("content")
+            if isinstance(content, str):
+                if not content.strip():
+                    raise serializers.ValidationError(f"[{index}].content must not be empty")
+                if len(content) > limit:
+                    raise serializers.ValidationError(
+                        f"[{index}].content has {len(content)} characters; the limit is {limit} (MEMDASH_MAX_MEMORY_CHARS)"
+                    )
+            elif not isinstance(content, dict | list):
+                raise serializers.ValidationError(
+                    f"[{index}].content must be a string or a multimodal object"
+                )
+            name = item.get("name")
+            if name is not None and not isinstance(name, str):
+                raise serializers.ValidationError(f"[{index}].name must be a string")
+            cleaned.append({"role": role, "content": content, **({"name": name} if name else {})})
+        return cleaned
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class CustomCategoriesField(serializers.ListField):
+    """A list of {name: description} objects (Mem0's add contract; bare names are refused)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(
+            child=serializers.DictField(child=serializers.CharField(allow_blank=True)), **kwargs
+        )
+
+    def to_internal_value(self, data: Any) -> list[dict]:
+        if isinstance(data, list) and any(isinstance(item, str) for item in data):
+            raise serializers.ValidationError(
+                'must be a list of {"name": "description"} objects, not plain names'
+            )
+        return super().to_internal_value(data)
+
+
+class AddRequest(serializers.Serializer):
+    messages = MessagesField()
+    user_id = EntityIdField()
+    agent_id = EntityIdField()
+    app_id = EntityIdField()
+    run_id = EntityIdField()
+    filters = serializers.DictField(required=False, allow_null=True)
+    metadata = serializers.DictField(required=False, allow_null=True)
+    infer = serializers.BooleanField(required=False, default=True)
+    immutable = serializers.BooleanField(required=False, default=False)
+    expiration_date = ExpirationDateField()
+    timestamp = TimestampField(required=False, allow_null=True)
+    custom_categories = CustomCategoriesField(required=False, allow_null=True)
+    custom_instructions = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    agent_custom_instructions = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True
+    )
+    includes = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    excludes = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    async_mode = serializers.BooleanField(required=False, allow_null=True, default=None)
+    output_format = serializers.ChoiceField(
+        choices=["v1.0", "v1.1"], required=False, allow_null=True
+    )
+    version = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+    def validate(self, attrs: dict) -> dict:
+        # The SDK docs show entity ids at the top level and inside `filters`; accept both.
+        filters = attrs.get("filters") or {}
+        for name in ENTITY_FIELDS:
+            if not attrs.get(name) and isinstance(filters.get(name), str) and filters[name].strip():
+                attrs[name] = filters[name].strip()
+        if not any(attrs.get(name) for name in ENTITY_FIELDS):
+            raise serializers.ValidationError(
+                "At least one of user_id, agent_id, app_id or run_id is required."
+            )
+        if not attrs["infer"]:
+            for index, message in enumerate(attrs["messages"]):
+                if not isinstance(message["content"], str):
+                    raise serializers.ValidationError(
+                        {
+                            "messages": [
+                                f"[{index}].content must be text when infer=false (multimodal input needs inference)"
+                            ]
+                        }
+                    )
+        return attrs
+
+    @staticmethod
+    def to_messages(attrs: dict) -> list[Message]:
+        return [
+            Message(role=m["role"], content=m["content"], name=m.get("name"))
+            for m in attrs["messages"]
+        ]
+
+
+class UpdateRequest(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=False, trim_whitespace=True)
+    metadata = serializers.DictField(required=False, allow_null=True)
+    expiration_date = ExpirationDateField()
+    timestamp = TimestampField(required=False, allow_null=True)
+
+    def to_internal_value(self, data: Any) -> dict:
+        # Older clients and docs send the new text as `data` or `message`.
+        if isinstance(data, dict) and "text" not in data:
+            for alias in ("data", "message", "memory"):
+                if isinstance(data.get(alias), str):
+                    data = {**data, "text": data[alias]}
+                    break
+        return super().to_internal_value(data)
+
+    def validate_text(self, value: str) -> str:
+        limit = settings.MEMDASH_MAX_MEMORY_CHARS
+        if len(value) > limit:
+            raise serializers.ValidationError(f"has {len(value)} characters; the limit is {limit}")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if not {"text", "metadata", "expiration_date", "timestamp"} & set(attrs):
+            raise serializers.ValidationError(
+                "Provide at least one of text, metadata, expiration_date or timestamp."
+            )
+        return attrs
+
+
+class BatchItem(serializers.Serializer):
+    memory_id = serializers.UUIDField()
+    text = serializers.CharField(required=False, allow_blank=False)
+    metadata = serializers.DictField(required=False, allow_null=True)
+
+    def validate_text(self, value: str) -> str:
+        limit = settings.MEMDASH_MAX_MEMORY_CHARS
+        if len(value) > limit:
+            raise serializers.ValidationError(f"has {len(value)} characters; the limit is {limit}")
+        return value
+
+
+BATCH_LIMIT = 1000
+
+
+class BatchRequest(serializers.Serializer):
+    memories = BatchItem(many=True, allow_empty=False)
+
+    def __init__(self, *args: Any, verb: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.verb = verb
+
+    def to_internal_value(self, data: Any) -> dict:
+        # The seed's curl example sends the list as `memory_ids`.
+        if isinstance(data, dict) and "memories" not in data and "memory_ids" in data:
+            data = {**data, "memories": data["memory_ids"]}
+        if isinstance(data, dict) and isinstance(data.get("memories"), list):
+            if len(data["memories"]) > BATCH_LIMIT:
+                raise serializers.ValidationError(
+                    {
+                        "memories": [
+                            f"Maximum of {BATCH_LIMIT} memories can be {self.verb} in a single request"
+                        ]
+                    }
+                )
+            data = {
+                **data,
+                "memories": [
+                    {"memory_id": i} if isinstance(i, str) else i for i in data["memories"]
+                ],
+            }
+        return super().to_internal_value(data)
+
+
+class FeedbackRequest(serializers.Serializer):
+    memory_id = serializers.UUIDField(error_messages={"invalid": "Invalid memory_id"})
+    feedback = serializers.ChoiceField(
+        choices=["POSITIVE", "NEGATIVE", "VERY_NEGATIVE"], required=False, allow_null=True
+    )
+    feedback_reason = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=5000
+    )
+
+    def to_internal_value(self, data: Any) -> dict:
+        if isinstance(data, dict) and isinstance(data.get("feedback"), str):
+            data = {**data, "feedback": data["feedback"].upper()}
+        return super().to_internal_value(data)
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def structured_attributes(moment: dt.datetime) -> dict:
+    """Calendar facts about created_at (UTC), as Mem0 reports them."""
+    moment = moment.astimezone(dt.UTC)
+    iso_year, iso_week, iso_weekday = moment.isocalendar()
+    return {
+        "year": moment.year,
+        "month": moment.month,
+        "day": moment.day,
+        "hour": moment.hour,
+        "minute": moment.minute,
+        "day_of_week": moment.strftime("%A").lower(),
+        "week_of_year": iso_week,
+        "day_of_year": moment.timetuple().tm_yday,
+        "quarter": (moment.month - 1) // 3 + 1,
+        "is_weekend": iso_weekday >= 6,
+    }
+
+
+def memory_payload(
+    memory: Memory, *, score: float | None = None, fields: list[str] | None = None
+) -> dict:
+    """The canonical memory object (get, list, search; search adds `score`)."""
+    data = {
+        "id": str(memory.id),
+        "memory": memory.memory,
+        "user_id": memory.user_id,
+        "agent_id": memory.agent_id,
+        "app_id": memory.app_id,
+        "run_id": memory.run_id,
+        "session_id": memory.run_id,
+        "actor_id": memory.actor_id,
+        "role": memory.role,
+        "hash": memory.hash,
+        "metadata": memory.metadata,
+        "categories": memory.categories,
+        "immutable": memory.immutable,
+        "expiration_date": iso(memory.expiration_date),
+        "created_at": iso(memory.created_at),
+        "updated_at": iso(memory.updated_at),
+        "structured_attributes": structured_attributes(memory.created_at),
+    }
+    if score is not None:
+        data["score"] = round(score, 6)
+    if fields:
+        data = {key: value for key, value in data.items() if key in fields or key == "id"}
+    return data
+
+
+def history_payload(row: MemoryHistory) -> dict:
+    return {
+        "id": str(row.id),
+        "memory_id": str(row.memory_id),
+        "input": row.input,
+        "old_memory": row.old_memory,
+        "new_memory": row.new_memory,
+        "user_id": row.user_id,
+        "agent_id": row.agent_id,
+        "app_id": row.app_id,
+        "run_id": row.run_id,
+        "session_id": row.run_id,
+        "categories": row.categories,
+        "event": row.event,
+        "metadata": row.metadata,
+        "actor": row.actor,
+        "event_id": str(row.source_event_id) if row.source_event_id else None,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.created_at),
+    }
+
+
+def event_payload(event: Event) -> dict:
+    return {
+        "id": str(event.id),
+        "event_type": event.event_type,
+        "status": event.status,
+        "payload": event.payload,
+        "metadata": event.metadata,
+        "results": event.results,
+        "error": event.error,
+        "created_at": iso(event.created_at),
+        "updated_at": iso(event.updated_at),
+        "started_at": iso(event.started_at),
+        "completed_at": iso(event.completed_at),
+        "latency": event.latency_ms,
+        "graph_status": None,
+    }

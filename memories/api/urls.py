@@ -1,0 +1,28 @@
+"""Memory API routes, at Mem0's paths. Specific paths come before `<memory_id>` ones."""
+
+from django.urls import path
+
+from memories.api import views
+
+app_name = "memories-api"
+
+urlpatterns = [
+    path("v1/memories/", views.MemoriesV1View.as_view(), name="v1-memories"),
+    path("v1/memories/search/", views.SearchV1View.as_view(), name="v1-search"),
+    path("v1/memories/batch/", views.BatchView.as_view(), name="v1-memories-batch"),
+    path("v1/memories/<str:memory_id>/", views.MemoryDetailView.as_view(), name="memory-detail"),
+    path(
+        "v1/memories/<str:memory_id>/history/",
+        views.MemoryHistoryView.as_view(),
+        name="memory-history",
+    ),
+    path("v1/batch/", views.BatchView.as_view(), name="batch"),
+    path("v1/feedback/", views.FeedbackView.as_view(), name="feedback"),
+    path("v1/event/<str:event_id>/", views.EventDetailView.as_view(), name="event-detail"),
+    path("v1/events/", views.EventListView.as_view(), name="event-list"),
+    path("v2/memories/", views.ListV2View.as_view(), name="v2-list"),
+    path("v2/memories/search/", views.SearchV2View.as_view(), name="v2-search"),
+    path("v3/memories/", views.ListV3View.as_view(), name="v3-list"),
+    path("v3/memories/add/", views.AddV3View.as_view(), name="v3-add"),
+    path("v3/memories/search/", views.SearchV3View.as_view(), name="v3-search"),
+]

@@ -1,0 +1,406 @@
+"""The Mem0-compatible memory API: /v1/ and /v2/ (seed era) and /v3/ (current SDKs).
+
+Views parse and shape; memories.services and memories.search do the work. Which era a path
+belongs to decides its scoping rules and response shapes (see memories.api.params).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q
+from rest_framework.response import Response
+
+from memdash.api.base import ProjectAPIView
+from memdash.api.pagination import paginate, parse_positive_int
+from memdash.errors import InferenceUnavailable, InvalidRequest, NotFound
+from memdash.models import Role
+from memories import services
+from memories.api import params
+from memories.api.serializers import (
+    AddRequest,
+    BatchRequest,
+    FeedbackRequest,
+    UpdateRequest,
+    event_payload,
+    history_payload,
+    memory_payload,
+)
+from memories.models import Event, Memory, MemoryHistory
+from memories.search import search_memories
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+LEGACY_LIST_LIMIT = 200
+DEFAULT_TOP_K = 10
+MAX_TOP_K = 1000
+# Default score thresholds per era. /v1/ never had one; memdash's local embedder scores related
+# texts lower than Mem0's hosted model did, so /v2/ uses the /v3/ default rather than 0.3.
+DEFAULT_THRESHOLD = {"v1": 0.0, "v2": 0.1, "v3": 0.1}
+
+
+def parse_uuid(value: Any, *, label: str = "memory_id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidRequest(f"{label} should be a valid UUID, got {value!r}") from exc
+
+
+class MemoryLookupMixin:
+    def get_memory(self, memory_id: Any) -> Memory:
+        try:
+            return (
+                Memory.objects.for_project(self.project)
+                .select_related("project")
+                .get(pk=parse_uuid(memory_id))
+            )
+        except Memory.DoesNotExist as exc:
+            raise NotFound("Memory not found!") from exc
+
+
+# --- add -------------------------------------------------------------------------------------------
+
+
+class AddMixin:
+    def run_add(self, data: dict) -> tuple[dict, services.AddOutcome | None]:
+        serializer = AddRequest(data=data)
+        serializer.is_valid(raise_exception=True)
+        attrs = serializer.validated_data
+        if attrs["infer"]:
+            raise InferenceUnavailable(
+                "Memory inference (infer=true) is not available on this server yet; "
+                "send infer=false to store messages verbatim."
+            )
+        outcome = services.add_memories(
+            self.project,
+            messages=AddRequest.to_messages(attrs),
+            scope=services.Scope(
+                **{name: attrs.get(name) for name in ("user_id", "agent_id", "app_id", "run_id")}
+            ),
+            actor=self.actor,
+            metadata=attrs.get("metadata"),
+            immutable=attrs["immutable"],
+            expiration_date=attrs.get("expiration_date"),
+            created_at=attrs.get("timestamp"),
+            payload=_recorded_payload(data),
+        )
+        return attrs, outcome
+
+
+def _recorded_payload(data: dict) -> dict:
+    """What an Event keeps of the request: everything but credentials-like ids."""
+    return {k: v for k, v in data.items() if k not in ("org_id", "project_id")}
+
+
+class MemoriesV1View(AddMixin, ProjectAPIView):
+    """/v1/memories/: legacy add (POST), legacy list (GET) and delete by entity (DELETE)."""
+
+    def post(self, request):
+        attrs, outcome = self.run_add(self.body())
+        results = outcome.event.results
+        if attrs.get("output_format") == "v1.1":
+            return Response({"results": results})
+        return Response(results)
+
+    def get(self, request):
+        query = request.query_params
+        if query.get("version") == "v2":
+            # The seed's curl examples send a JSON body with `filters` on this GET.
+            data = {**self.body(), **{k: v for k, v in query.items() if k not in ("version",)}}
+            q = params.legacy_q(data, require_entity=False)
+        else:
+            data = query
+            q = params.legacy_q(query, require_entity=True)
+        memories = (
+            Memory.objects.for_project(self.project)
+            .visible(show_expired=params.flag(data.get("show_expired"), "show_expired"))
+            .matching(q)
+            .newest_first()
+        )
+        fields = params.field_list(data.get("fields"))
+        if query.get("page") and query.get("page_size"):
+            return Response(_page(request, memories, query, fields=fields))
+        limit = parse_positive_int(
+            query.get("limit"), "limit", default=DEFAULT_PAGE_SIZE, maximum=LEGACY_LIST_LIMIT
+        )
+        return Response([memory_payload(m, fields=fields) for m in memories[:limit]])
+
+    def delete(self, request):
+        q, described = params.delete_q(request.query_params)
+        memories = Memory.objects.for_project(self.project).matching(q)
+        event = services.delete_memories(
+            self.project, memories, actor=self.actor, payload={"filters": described}
+        )
+        return Response(
+            {
+                "message": "Memories deleted successfully!",
+                "event_id": str(event.id),
+                "deleted": event.results["deleted"],
+            }
+        )
+
+
+class AddV3View(AddMixin, ProjectAPIView):
+    """POST /v3/memories/add/: the current SDKs' add."""
+
+    def post(self, request):
+        _attrs, outcome = self.run_add(self.body())
+        return Response(
+            {
+                "message": "Memories stored successfully",
+                "status": outcome.event.status,
+                "event_id": str(outcome.event.id),
+                "results": outcome.event.results,
+            }
+        )
+
+
+# --- list ------------------------------------------------------------------------------------------
+
+
+def _page(request, memories, source, *, fields=None) -> dict:
+    page = parse_positive_int(source.get("page"), "page", default=1)
+    page_size = parse_positive_int(
+        source.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+    )
+    return paginate(
+        request,
+        memories,
+        page=page,
+        page_size=page_size,
+        serialize=lambda m: memory_payload(m, fields=fields),
+    )
+
+
+class ListV2View(ProjectAPIView):
+    """POST /v2/memories/: seed-era list (bare list; paginated when page and page_size are given)."""
+
+    required_roles = {"POST": Role.VIEWER}
+
+    def post(self, request):
+        data = {**self.body(), **request.query_params.dict()}
+        memories = (
+            Memory.objects.for_project(self.project)
+            .visible(show_expired=params.flag(data.get("show_expired"), "show_expired"))
+            .matching(params.legacy_q(data, require_entity=False))
+            .newest_first()
+        )
+        fields = params.field_list(data.get("fields"))
+        if data.get("page") and data.get("page_size"):
+            return Response(_page(request, memories, data, fields=fields))
+        return Response([memory_payload(m, fields=fields) for m in memories[:DEFAULT_PAGE_SIZE]])
+
+
+class ListV3View(ProjectAPIView):
+    """POST /v3/memories/: the current SDKs' get_all, always paginated."""
+
+    required_roles = {"POST": Role.VIEWER}
+
+    def post(self, request):
+        body = self.body()
+        source = {**body, **request.query_params.dict()}
+        memories = (
+            Memory.objects.for_project(self.project)
+            .visible(show_expired=params.flag(body.get("show_expired"), "show_expired"))
+            .matching(params.current_q(body))
+            .newest_first()
+        )
+        return Response(
+            _page(request, memories, source, fields=params.field_list(body.get("fields")))
+        )
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+class SearchMixin:
+    def run_search(self, body: dict, q: Q, *, era: str) -> list[dict]:
+        query = body.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidRequest("query is required and must be a non-empty string")
+        top_k = parse_positive_int(
+            body.get("top_k", body.get("limit")), "top_k", default=DEFAULT_TOP_K, maximum=MAX_TOP_K
+        )
+        threshold = params.number(
+            body.get("threshold"), "threshold", default=DEFAULT_THRESHOLD[era], low=0.0, high=1.0
+        )
+        hits = search_memories(
+            self.project,
+            query=query.strip(),
+            q=q,
+            top_k=top_k,
+            threshold=threshold,
+            show_expired=params.flag(body.get("show_expired"), "show_expired"),
+            keyword=params.flag(body.get("keyword_search"), "keyword_search", default=True),
+        )
+        fields = params.field_list(body.get("fields"))
+        return [memory_payload(hit.memory, score=hit.score, fields=fields) for hit in hits]
+
+
+class SearchV1View(SearchMixin, ProjectAPIView):
+    """POST /v1/memories/search/: top-level ids (or `filters` with version v2); v1.0 returns a
+    bare list, v1.1 {"results": [...]}."""
+
+    required_roles = {"POST": Role.VIEWER}
+
+    def post(self, request):
+        body = self.body()
+        results = self.run_search(body, params.legacy_q(body, require_entity=False), era="v1")
+        if body.get("output_format") == "v1.1" or request.query_params.get("version") == "v2":
+            return Response({"results": results})
+        return Response(results)
+
+
+class SearchV2View(SearchMixin, ProjectAPIView):
+    """POST /v2/memories/search/: seed-era search, bare list."""
+
+    required_roles = {"POST": Role.VIEWER}
+
+    def post(self, request):
+        body = self.body()
+        return Response(
+            self.run_search(body, params.legacy_q(body, require_entity=False), era="v2")
+        )
+
+
+class SearchV3View(SearchMixin, ProjectAPIView):
+    """POST /v3/memories/search/: the current SDKs' search, {"results": [...]}."""
+
+    required_roles = {"POST": Role.VIEWER}
+
+    def post(self, request):
+        body = self.body()
+        return Response({"results": self.run_search(body, params.current_q(body), era="v3")})
+
+
+# --- one memory ------------------------------------------------------------------------------------
+
+
+class MemoryDetailView(MemoryLookupMixin, ProjectAPIView):
+    """GET / PUT / DELETE /v1/memories/{id}/. `get` ignores expiry."""
+
+    def get(self, request, memory_id):
+        return Response(memory_payload(self.get_memory(memory_id)))
+
+    def put(self, request, memory_id):
+        memory = self.get_memory(memory_id)
+        serializer = UpdateRequest(data=self.body())
+        serializer.is_valid(raise_exception=True)
+        attrs = serializer.validated_data
+        services.update_memory(
+            memory,
+            actor=self.actor,
+            text=attrs.get("text"),
+            metadata=attrs.get("metadata", services.UNSET),
+            expiration_date=attrs.get("expiration_date", services.UNSET),
+            created_at=attrs.get("timestamp"),
+        )
+        return Response(memory_payload(memory))
+
+    patch = put
+
+    def delete(self, request, memory_id):
+        memory = self.get_memory(memory_id)
+        services.delete_memory(memory, actor=self.actor)
+        body = {"message": "Memory deleted successfully!"}
+        if params.flag(request.query_params.get("delete_linked"), "delete_linked"):
+            body["cascade_count"] = 0
+        return Response(body)
+
+
+class MemoryHistoryView(MemoryLookupMixin, ProjectAPIView):
+    """GET /v1/memories/{id}/history/: every change, oldest first. Works after deletion too."""
+
+    def get(self, request, memory_id):
+        rows = MemoryHistory.objects.filter(project=self.project).for_memory(parse_uuid(memory_id))
+        payload = [history_payload(row) for row in rows]
+        if not payload:
+            raise NotFound("Memory not found!")
+        return Response(payload)
+
+
+class BatchView(ProjectAPIView):
+    """PUT / DELETE /v1/batch/: up to 1000 memories, all or nothing."""
+
+    def put(self, request):
+        serializer = BatchRequest(data=self.body(), verb="updated")
+        serializer.is_valid(raise_exception=True)
+        items = serializer.validated_data["memories"]
+        updates = [
+            services.BatchUpdate(
+                memory_id=item["memory_id"],
+                text=item.get("text"),
+                metadata=item.get("metadata", services.UNSET),
+            )
+            for item in items
+        ]
+        services.batch_update(self.project, updates, actor=self.actor)
+        return Response({"message": f"Successfully updated {len(items)} memories"})
+
+    def delete(self, request):
+        serializer = BatchRequest(data=self.body(), verb="deleted")
+        serializer.is_valid(raise_exception=True)
+        ids = [item["memory_id"] for item in serializer.validated_data["memories"]]
+        services.batch_delete(self.project, ids, actor=self.actor)
+        return Response({"message": f"Successfully deleted {len(ids)} memories"})
+
+
+class FeedbackView(MemoryLookupMixin, ProjectAPIView):
+    """POST /v1/feedback/: POSITIVE / NEGATIVE / VERY_NEGATIVE, or null to clear."""
+
+    required_roles = {"POST": Role.VIEWER}
+
+    def post(self, request):
+        serializer = FeedbackRequest(data=self.body())
+        serializer.is_valid(raise_exception=True)
+        attrs = serializer.validated_data
+        memory = self.get_memory(attrs["memory_id"])
+        services.record_feedback(
+            memory, feedback=attrs.get("feedback"), reason=attrs.get("feedback_reason")
+        )
+        return Response(
+            {
+                "id": str(memory.id),
+                "feedback": memory.feedback,
+                "feedback_reason": memory.feedback_reason,
+            }
+        )
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+class EventDetailView(ProjectAPIView):
+    def get(self, request, event_id):
+        try:
+            event = Event.objects.for_project(self.project).get(
+                pk=parse_uuid(event_id, label="event_id")
+            )
+        except Event.DoesNotExist as exc:
+            raise NotFound("Event not found or you don't have permission to access it.") from exc
+        return Response(event_payload(event))
+
+
+class EventListView(ProjectAPIView):
+    def get(self, request):
+        query = request.query_params
+        events = Event.objects.for_project(self.project)
+        event_type = query.get("event_type") or query.get("type")
+        if event_type:
+            if event_type.upper() not in Event.Type.values:
+                raise InvalidRequest(f"event_type must be one of {', '.join(Event.Type.values)}")
+            events = events.filter(event_type=event_type.upper())
+        if query.get("status"):
+            if query["status"].upper() not in Event.Status.values:
+                raise InvalidRequest(f"status must be one of {', '.join(Event.Status.values)}")
+            events = events.filter(status=query["status"].upper())
+        return Response(_page_events(request, events.order_by("-created_at", "-id"), query))
+
+
+def _page_events(request, events, query) -> dict:
+    page = parse_positive_int(query.get("page"), "page", default=1)
+    page_size = parse_positive_int(
+        query.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+    )
+    return paginate(request, events, page=page, page_size=page_size, serialize=event_payload)

@@ -1,0 +1,456 @@
+"""The filter language: Mem0's filter JSON compiled into a Django Q, in one place.
+
+Used by every API version and by the dashboard (its filter pills are a filter dict in the URL).
+A filter is a dict. Sibling keys are AND-ed; `AND`, `OR` (lists) and `NOT` (a dict or a list)
+nest. Field conditions are a bare value (equality) or a dict of operators, AND-ed:
+
+    {"AND": [{"user_id": "alex"}, {"created_at": {"gte": "2024-07-01", "lte": "2024-07-31"}}]}
+
+Anything this module does not understand raises FilterError, whose message names the offending
+key; the API turns it into a 400. No SQL is ever built from strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, Func, Q, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Contains, IContains
+from django.utils import timezone
+
+ENTITY_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
+DATETIME_FIELDS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "timestamp": "created_at",
+}
+DATE_FIELDS = {"expiration_date": "expiration_date"}
+TEXT_FIELDS = ("keywords", "text", "keywords_search")
+LOGICAL = ("AND", "OR", "NOT")
+ALLOWED_KEYS = (
+    *LOGICAL,
+    *ENTITY_FIELDS,
+    *DATETIME_FIELDS,
+    *DATE_FIELDS,
+    *TEXT_FIELDS,
+    "categories",
+    "metadata",
+    "memory_ids",
+)
+# The TypeScript SDK sends `filters` verbatim, so camelCase keys written by its users arrive as-is.
+CAMEL_CASE_ALIASES = {
+    "userId": "user_id",
+    "agentId": "agent_id",
+    "appId": "app_id",
+    "runId": "run_id",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "expirationDate": "expiration_date",
+    "memoryIds": "memory_ids",
+    "keywordsSearch": "keywords_search",
+}
+ENTITY_OPS = ("eq", "ne", "in", "nin")
+DATE_OPS = ("eq", "ne", "in", "gt", "gte", "lt", "lte")
+CATEGORY_OPS = ("in", "contains")
+METADATA_OPS = ("eq", "ne", "in", "contains", "icontains")
+TEXT_OPS = ("contains", "icontains")
+MAX_DEPTH = 12
+MAX_LIST = 1000
+
+
+class FilterError(ValueError):
+    """A filter the language does not accept. The message says which key and why."""
+
+
+@dataclass
+class CompiledFilter:
+    """A filter compiled to a Q, plus what the scoping rules need to know about it."""
+
+    q: Q
+    # Entity fields mentioned anywhere in the filter (for seed-era implicit null scoping).
+    entity_fields: set[str] = field(default_factory=set)
+    # True when some entity field is constrained positively (eq / in / "*"), outside NOT.
+    positively_scoped: bool = False
+
+    def with_null_scoping(self) -> Q:
+        """The 2025 rule (/v1 and /v2): unmentioned entity fields must be NULL.
+
+        Only applies when the filter names at least one entity field; a filter on metadata or
+        categories alone stays unscoped, as the seed examples show.
+        """
+        if not self.entity_fields:
+            return self.q
+        nulls = Q(
+            **{f"{name}__isnull": True for name in ENTITY_FIELDS if name not in self.entity_fields}
+        )
+        return self.q & nulls
+
+
+def compile_filters(filters: Any) -> CompiledFilter:
+    """Compile a Mem0 filter dict. `None` or `{}` matches everything."""
+    if filters is None:
+        return CompiledFilter(q=Q())
+    if not isinstance(filters, dict):
+        raise FilterError(f"filters must be a JSON object, got {_type_name(filters)}")
+    compiler = _Compiler()
+    q = compiler.node(filters, depth=0, negated=False)
+    return CompiledFilter(
+        q=q, entity_fields=compiler.entity_fields, positively_scoped=compiler.positive
+    )
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.entity_fields: set[str] = set()
+        self.positive = False
+
+    def node(self, node: Any, *, depth: int, negated: bool) -> Q:
+        if depth > MAX_DEPTH:
+            raise FilterError(f"filters nest deeper than {MAX_DEPTH} levels")
+        if not isinstance(node, dict):
+            raise FilterError(
+                f"each filter condition must be a JSON object, got {_type_name(node)}"
+            )
+        q = Q()
+        for raw_key, value in node.items():
+            key = CAMEL_CASE_ALIASES.get(raw_key, raw_key)
+            q &= self.condition(key, value, depth=depth, negated=negated)
+        return q
+
+    def condition(self, key: str, value: Any, *, depth: int, negated: bool) -> Q:
+        if key in ("AND", "OR"):
+            items = _as_list(value, key)
+            parts = [self.node(item, depth=depth + 1, negated=negated) for item in items]
+            if key == "AND":
+                return _combine(parts, and_=True)
+            return _combine(parts, and_=False) if parts else Q(pk__in=[])
+        if key == "NOT":
+            inner = value if isinstance(value, dict) else {"AND": _as_list(value, "NOT")}
+            return ~self.node(inner, depth=depth + 1, negated=not negated)
+        if key in ENTITY_FIELDS:
+            self.entity_fields.add(key)
+            return self.entity(key, value, negated=negated)
+        if key in DATETIME_FIELDS:
+            return _datetime_condition(key, DATETIME_FIELDS[key], value)
+        if key in DATE_FIELDS:
+            return _date_condition(key, DATE_FIELDS[key], value)
+        if key in TEXT_FIELDS:
+            return _text_condition(key, value)
+        if key == "categories":
+            return _categories_condition(value)
+        if key == "metadata":
+            return _metadata_condition(value)
+        if key.startswith("metadata.") and len(key) > len("metadata."):
+            return _metadata_condition({key[len("metadata.") :]: value})
+        if key == "memory_ids":
+            return _memory_ids_condition(value)
+        raise FilterError(
+            f"Unknown filter key {key!r}. A filter key must be a logical operator or one of: "
+            + ", ".join(k for k in ALLOWED_KEYS if k not in ("keywords_search",))
+        )
+
+    def entity(self, name: str, value: Any, *, negated: bool) -> Q:
+        if not isinstance(value, dict):
+            if value is not None and not negated:
+                self.positive = True
+            return _entity_eq(name, value)
+        if not value:
+            raise FilterError(f"{name}: an operator object needs at least one operator")
+        q = Q()
+        for op, operand in value.items():
+            if op not in ENTITY_OPS:
+                raise _unknown_op(name, op, ENTITY_OPS)
+            if op == "eq":
+                q &= _entity_eq(name, operand)
+                self.positive |= operand is not None and not negated
+            elif op == "ne":
+                # `ne` also matches rows where the field is NULL (pair it with "*" to exclude them).
+                q &= (
+                    ~_entity_eq(name, operand) | Q(**{f"{name}__isnull": True})
+                    if operand is not None
+                    else Q(**{f"{name}__isnull": False})
+                )
+            elif op == "in":
+                q &= _entity_in(name, operand)
+                self.positive |= not negated
+            else:  # nin
+                q &= ~_entity_in(name, operand) | Q(**{f"{name}__isnull": True})
+        return q
+
+
+def _entity_eq(name: str, value: Any) -> Q:
+    if value is None:
+        return Q(**{f"{name}__isnull": True})
+    if value == "*":
+        return Q(**{f"{name}__isnull": False})
+    return Q(**{name: _entity_value(name, value)})
+
+
+def _entity_in(name: str, values: Any) -> Q:
+    items = _as_list(values, f"{name}.in")
+    if not items:
+        return Q(pk__in=[])
+    if "*" in items:
+        return Q(**{f"{name}__isnull": False})
+    return Q(**{f"{name}__in": [_entity_value(name, v) for v in items]})
+
+
+def _entity_value(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise FilterError(f"{name} must be a string, got {_type_name(value)}")
+    text = str(value)
+    if not text:
+        raise FilterError(f"{name} must not be empty")
+    return text
+
+
+# --- dates ------------------------------------------------------------------------------------
+
+
+def parse_when(value: Any, key: str) -> tuple[dt.datetime, bool]:
+    """Parse a filter date: ISO date, ISO datetime or unix seconds.
+
+    Returns (moment, is_whole_day). A bare date means the whole UTC day.
+    """
+    if isinstance(value, bool):
+        raise FilterError(f"{key}: expected a date, got a boolean")
+    if isinstance(value, int | float):
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC), False
+        except (OverflowError, OSError, ValueError) as exc:
+            raise FilterError(f"{key}: {value!r} is not a valid unix timestamp") from exc
+    if not isinstance(value, str):
+        raise FilterError(f"{key}: expected an ISO date or datetime, got {_type_name(value)}")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC), True
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise FilterError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD) or datetime") from exc
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment, False
+
+
+def _datetime_condition(key: str, column: str, value: Any) -> Q:
+    ops = value if isinstance(value, dict) else {"eq": value}
+    if not ops:
+        raise FilterError(f"{key}: an operator object needs at least one operator")
+    q = Q()
+    for op, operand in ops.items():
+        if op not in DATE_OPS:
+            raise _unknown_op(key, op, DATE_OPS)
+        if op == "in":
+            q &= _combine(
+                [_moment_eq(key, column, v) for v in _as_list(operand, f"{key}.in")], and_=False
+            ) or Q(pk__in=[])
+            continue
+        if op in ("eq", "ne"):
+            eq = _moment_eq(key, column, operand)
+            q &= eq if op == "eq" else ~eq
+            continue
+        moment, whole_day = parse_when(operand, key)
+        end_of_day = moment + dt.timedelta(days=1)
+        if op == "gte":
+            q &= Q(**{f"{column}__gte": moment})
+        elif op == "gt":
+            q &= (
+                Q(**{f"{column}__gte": end_of_day}) if whole_day else Q(**{f"{column}__gt": moment})
+            )
+        elif op == "lte":
+            q &= (
+                Q(**{f"{column}__lt": end_of_day}) if whole_day else Q(**{f"{column}__lte": moment})
+            )
+        else:  # lt
+            q &= Q(**{f"{column}__lt": moment})
+    return q
+
+
+def _moment_eq(key: str, column: str, value: Any) -> Q:
+    moment, whole_day = parse_when(value, key)
+    if whole_day:
+        return Q(**{f"{column}__gte": moment, f"{column}__lt": moment + dt.timedelta(days=1)})
+    return Q(**{column: moment})
+
+
+def _date_condition(key: str, column: str, value: Any) -> Q:
+    ops = value if isinstance(value, dict) else {"eq": value}
+    if not ops:
+        raise FilterError(f"{key}: an operator object needs at least one operator")
+    q = Q()
+    for op, operand in ops.items():
+        if op not in DATE_OPS:
+            raise _unknown_op(key, op, DATE_OPS)
+        if op == "in":
+            days = [_day(v, key) for v in _as_list(operand, f"{key}.in")]
+            q &= Q(**{f"{column}__in": days})
+        elif op == "eq":
+            q &= (
+                Q(**{f"{column}__isnull": True})
+                if operand is None
+                else Q(**{column: _day(operand, key)})
+            )
+        elif op == "ne":
+            q &= (
+                Q(**{f"{column}__isnull": False})
+                if operand is None
+                else ~Q(**{column: _day(operand, key)}) | Q(**{f"{column}__isnull": True})
+            )
+        else:
+            q &= Q(**{f"{column}__{op}": _day(operand, key)})
+    return q
+
+
+def _day(value: Any, key: str) -> dt.date:
+    return parse_when(value, key)[0].date()
+
+
+# --- text, categories, metadata, ids -----------------------------------------------------------
+
+
+def _text_condition(key: str, value: Any) -> Q:
+    ops = value if isinstance(value, dict) else {"icontains": value}
+    if not ops:
+        raise FilterError(f"{key}: an operator object needs at least one operator")
+    q = Q()
+    for op, operand in ops.items():
+        if op not in TEXT_OPS:
+            raise _unknown_op(key, op, TEXT_OPS)
+        if not isinstance(operand, str) or not operand:
+            raise FilterError(f"{key}.{op} must be a non-empty string")
+        q &= Q(**{f"memory__{op}": operand})
+    return q
+
+
+_CATEGORY_SEPARATOR = "\x1f"
+
+
+def _categories_condition(value: Any) -> Q:
+    if not isinstance(value, dict):
+        names = value if isinstance(value, list) else [value]
+        return _categories_in(names)
+    if not value:
+        raise FilterError("categories: an operator object needs at least one operator")
+    q = Q()
+    for op, operand in value.items():
+        if op not in CATEGORY_OPS:
+            raise _unknown_op("categories", op, CATEGORY_OPS)
+        if op == "in":
+            q &= _categories_in(_as_list(operand, "categories.in"))
+        else:
+            if not isinstance(operand, str) or not operand:
+                raise FilterError("categories.contains must be a non-empty string")
+            # Case-insensitive substring of any category: match against the joined array.
+            joined = Func(
+                F("categories"),
+                Value(_CATEGORY_SEPARATOR),
+                function="array_to_string",
+                output_field=TextField(),
+            )
+            q &= Q(IContains(joined, operand))
+    return q
+
+
+def _categories_in(names: Iterable[Any]) -> Q:
+    names = list(names)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise FilterError("categories must be non-empty strings")
+    if not names:
+        return Q(pk__in=[])
+    return Q(categories__overlap=names)
+
+
+def _metadata_condition(value: Any) -> Q:
+    if not isinstance(value, dict) or not value:
+        raise FilterError(
+            'metadata filter must be a non-empty object such as {"metadata": {"food": "vegan"}}'
+        )
+    q = Q()
+    for key, condition in value.items():
+        if isinstance(condition, dict) and condition and set(condition) <= set(METADATA_OPS):
+            for op, operand in condition.items():
+                q &= _metadata_op(key, op, operand)
+        elif (
+            isinstance(condition, dict)
+            and condition
+            and any(k in DATE_OPS or k in ("nin",) for k in condition)
+        ):
+            bad = next(k for k in condition if k not in METADATA_OPS)
+            raise _unknown_op(f"metadata.{key}", bad, METADATA_OPS)
+        else:
+            q &= Q(metadata__contains={key: condition})
+    return q
+
+
+def _metadata_op(key: str, op: str, operand: Any) -> Q:
+    if op == "eq":
+        return Q(metadata__contains={key: operand})
+    if op == "ne":
+        return ~Q(metadata__contains={key: operand}) | Q(metadata__isnull=True)
+    if op == "in":
+        options = _as_list(operand, f"metadata.{key}.in")
+        return _combine(
+            [Q(metadata__contains={key: option}) for option in options], and_=False
+        ) or Q(pk__in=[])
+    if not isinstance(operand, str) or not operand:
+        raise FilterError(f"metadata.{key}.{op} must be a non-empty string")
+    text = KeyTextTransform(key, "metadata")
+    return Q(Contains(text, operand)) if op == "contains" else Q(IContains(text, operand))
+
+
+def _memory_ids_condition(value: Any) -> Q:
+    if isinstance(value, dict):
+        if set(value) != {"in"}:
+            bad = next((k for k in value if k != "in"), "?")
+            raise _unknown_op("memory_ids", bad, ("in",))
+        value = value["in"]
+    ids = _as_list(value, "memory_ids")
+    parsed = []
+    for item in ids:
+        try:
+            parsed.append(uuid.UUID(str(item)))
+        except ValueError as exc:
+            raise FilterError(f"memory_ids: {item!r} is not a valid UUID") from exc
+    return Q(pk__in=parsed)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any, key: str) -> list:
+    if not isinstance(value, list):
+        raise FilterError(f"{key} must be a list, got {_type_name(value)}")
+    if len(value) > MAX_LIST:
+        raise FilterError(f"{key} has {len(value)} items; at most {MAX_LIST} are allowed")
+    return value
+
+
+def _combine(parts: list[Q], *, and_: bool) -> Q:
+    if not parts:
+        return Q()
+    result = parts[0]
+    for part in parts[1:]:
+        result = (result & part) if and_ else (result | part)
+    return result
+
+
+def _unknown_op(key: str, op: Any, allowed: Iterable[str]) -> FilterError:
+    return FilterError(f"Unsupported operator {op!r} for {key!r}; use one of: {', '.join(allowed)}")
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,38 @@
+from django.db import migrations
+
+# Mem0's default category catalogue: used when a project has no custom categories.
+DEFAULT_CATEGORIES = [
+    ("personal_details", "Personal information: name, age, location, relationships, identity"),
+    ("family", "Family members, family events and relationships"),
+    ("professional_details", "Job, career, workplace, skills and professional goals"),
+    ("sports", "Sports played or followed, teams, fitness activities"),
+    ("travel", "Trips, destinations, travel plans and preferences"),
+    ("food", "Food, diet, cuisines, allergies and eating habits"),
+    ("music", "Music tastes, artists, instruments and concerts"),
+    ("health", "Health conditions, medications, allergies, wellbeing"),
+    ("technology", "Devices, software, programming and technical interests"),
+    ("hobbies", "Hobbies and leisure activities"),
+    ("fashion", "Clothing, style and fashion preferences"),
+    ("entertainment", "Movies, shows, books, games and other entertainment"),
+    ("milestones", "Important life events and achievements"),
+    ("user_preferences", "General likes, dislikes and preferences"),
+    ("misc", "Anything that fits no other category"),
+]
+
+
+def add_defaults(apps, schema_editor):
+    Category = apps.get_model("memories", "Category")
+    for position, (name, description) in enumerate(DEFAULT_CATEGORIES):
+        Category.objects.update_or_create(
+            project=None, name=name, defaults={"description": description, "position": position}
+        )
+
+
+def remove_defaults(apps, schema_editor):
+    apps.get_model("memories", "Category").objects.filter(project=None).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("memories", "0001_initial")]
+
+    operations = [migrations.RunPython(add_defaults, remove_defaults)]

@@ -1,0 +1,235 @@
+"""Memories, their history, categories and the Events (jobs) that change them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+from memories.querysets import EventQuerySet, HistoryQuerySet, MemoryQuerySet
+
+EMBEDDING_DIMENSIONS = 384
+SCOPE_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
+# Text-search configuration of the generated keyword column; changing it needs a migration.
+TEXT_SEARCH_CONFIG = "english"
+
+
+class Event(models.Model):
+    """One operation on memories (an add, a batch, a delete by filter, an entity delete).
+
+    Synchronous operations are recorded already SUCCEEDED; asynchronous ones move
+    PENDING -> RUNNING -> SUCCEEDED | FAILED. This is what `GET /v1/event/{id}/` serves.
+    """
+
+    class Type(models.TextChoices):
+        ADD = "ADD"
+        UPDATE = "UPDATE"
+        DELETE = "DELETE"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        SUCCEEDED = "SUCCEEDED"
+        FAILED = "FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    event_type = models.CharField(max_length=10, choices=Type.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    payload = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    actor = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at", "-id"], name="event_recent_idx"),
+            models.Index(fields=["project", "status", "-created_at"], name="event_status_idx"),
+            models.Index(fields=["project", "event_type", "-created_at"], name="event_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.status} ({self.id})"
+
+    @property
+    def latency_ms(self) -> float | None:
+        if self.started_at and self.completed_at:
+            return round((self.completed_at - self.started_at).total_seconds() * 1000, 2)
+        return None
+
+
+class Memory(models.Model):
+    """One remembered fact, scoped to a project and to any of user / agent / app / run."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Every index below starts with project, so the FK's own index would be redundant.
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="memories", db_index=False
+    )
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    agent_id = models.CharField(max_length=255, null=True, blank=True)
+    app_id = models.CharField(max_length=255, null=True, blank=True)
+    run_id = models.CharField(max_length=255, null=True, blank=True)
+    # Group chats: the speaker's name as given (`actor_id`) and the message role.
+    actor_id = models.CharField(max_length=255, null=True, blank=True)
+    role = models.CharField(max_length=20, null=True, blank=True)
+    memory = models.TextField()
+    hash = models.CharField(max_length=32)
+    metadata = models.JSONField(null=True, blank=True)
+    categories = ArrayField(models.CharField(max_length=100), null=True, blank=True)
+    immutable = models.BooleanField(default=False)
+    expiration_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    embedding_model = models.CharField(max_length=100)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("memory", config=TEXT_SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    feedback = models.CharField(max_length=20, null=True, blank=True)
+    feedback_reason = models.TextField(null=True, blank=True)
+
+    objects = MemoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Keyset pagination: every scoped list reads (scope, created_at desc, id desc).
+            models.Index(fields=["project", "-created_at", "-id"], name="memory_recent_idx"),
+            models.Index(fields=["project", "-updated_at", "-id"], name="memory_updated_idx"),
+            models.Index(
+                fields=["project", "user_id", "-created_at", "-id"], name="memory_user_idx"
+            ),
+            models.Index(
+                fields=["project", "agent_id", "-created_at", "-id"], name="memory_agent_idx"
+            ),
+            models.Index(fields=["project", "app_id", "-created_at", "-id"], name="memory_app_idx"),
+            models.Index(fields=["project", "run_id", "-created_at", "-id"], name="memory_run_idx"),
+            models.Index(fields=["project", "hash"], name="memory_hash_idx"),
+            models.Index(fields=["source_event"], name="memory_source_event_idx"),
+            GinIndex(fields=["metadata"], opclasses=["jsonb_path_ops"], name="memory_metadata_gin"),
+            GinIndex(fields=["categories"], name="memory_categories_gin"),
+            GinIndex(fields=["search_vector"], name="memory_fts_gin"),
+            GinIndex(fields=["memory"], opclasses=["gin_trgm_ops"], name="memory_text_trgm"),
+            HnswIndex(
+                fields=["embedding"],
+                name="memory_embedding_hnsw",
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.memory[:80]
+
+    def get_absolute_url(self) -> str:
+        return reverse("memories:detail", args=[self.id])
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiration_date is not None and self.expiration_date < timezone.now().date()
+
+    def scope(self) -> dict[str, str | None]:
+        return {field: getattr(self, field) for field in SCOPE_FIELDS}
+
+
+class MemoryHistory(models.Model):
+    """One ADD / UPDATE / DELETE of a memory.
+
+    `memory_id` is a plain UUID, not a foreign key: history outlives the memory it describes.
+    Rows are written only by memories.services, in the transaction that makes the change.
+    """
+
+    class Action(models.TextChoices):
+        ADD = "ADD"
+        UPDATE = "UPDATE"
+        DELETE = "DELETE"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    memory_id = models.UUIDField()
+    event = models.CharField(max_length=10, choices=Action.choices)
+    old_memory = models.TextField(null=True, blank=True)
+    new_memory = models.TextField(null=True, blank=True)
+    # The messages that caused the change (pipeline and infer=false adds), else null.
+    input = models.JSONField(null=True, blank=True)
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    agent_id = models.CharField(max_length=255, null=True, blank=True)
+    app_id = models.CharField(max_length=255, null=True, blank=True)
+    run_id = models.CharField(max_length=255, null=True, blank=True)
+    categories = ArrayField(models.CharField(max_length=100), null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    # Who made the change: "api-key:m0-abc", "user:alice", "pipeline".
+    actor = models.CharField(max_length=200, blank=True, default="")
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = HistoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "memory history"
+        indexes = [
+            models.Index(fields=["memory_id", "created_at"], name="history_memory_idx"),
+            models.Index(fields=["project", "-created_at"], name="history_recent_idx"),
+            models.Index(fields=["source_event"], name="history_source_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.memory_id}"
+
+
+class Category(models.Model):
+    """A memory category. Rows without a project form the default catalogue."""
+
+    project = models.ForeignKey(
+        "memdash.Project",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="categories",
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="category_unique_in_project"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(project__isnull=True),
+                name="default_category_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
