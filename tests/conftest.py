@@ -1,0 +1,118 @@
+"""The named world every test starts from.
+
+- `project` (org "Acme") with `api_key` (admin) and `api` (an API client using it);
+- `other_project` (org "Globex") with `other_api`: the outsider for tenancy tests;
+- `viewer_api`: a read-only key on `project`;
+- helpers that pin response shapes (`ANY_UUID`, `ANY_TIMESTAMP`).
+
+Tests run against the embedded PostgreSQL (real pgvector, real HNSW) and the real local embedder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from memdash.models import Role
+from memdash.tenancy import create_api_key, get_or_create_project
+
+os.environ.setdefault("MEM0_TELEMETRY", "false")
+
+
+class _AnyUUID:
+    def __eq__(self, other: object) -> bool:
+        try:
+            uuid.UUID(str(other))
+        except ValueError:
+            return False
+        return isinstance(other, str)
+
+    def __repr__(self) -> str:
+        return "ANY_UUID"
+
+
+class _AnyTimestamp:
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return False
+        try:
+            moment = dt.datetime.fromisoformat(other)
+        except ValueError:
+            return False
+        return moment.tzinfo is not None
+
+    def __repr__(self) -> str:
+        return "ANY_TIMESTAMP"
+
+
+class _AnyHash:
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, str)
+            and len(other) == 32
+            and all(c in "0123456789abcdef" for c in other)
+        )
+
+    def __repr__(self) -> str:
+        return "ANY_HASH"
+
+
+ANY_UUID = _AnyUUID()
+ANY_TIMESTAMP = _AnyTimestamp()
+ANY_HASH = _AnyHash()
+
+
+def api_client(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw_key}")
+    return client
+
+
+@pytest.fixture
+def project(db):
+    return get_or_create_project("support-bot", organization="Acme")
+
+
+@pytest.fixture
+def other_project(db):
+    return get_or_create_project("rival-bot", organization="Globex")
+
+
+@pytest.fixture
+def api_key(project) -> str:
+    return create_api_key(project, role=Role.ADMIN, name="test admin key")
+
+
+@pytest.fixture
+def api(api_key) -> APIClient:
+    return api_client(api_key)
+
+
+@pytest.fixture
+def viewer_api(project) -> APIClient:
+    return api_client(create_api_key(project, role=Role.VIEWER, name="test viewer key"))
+
+
+@pytest.fixture
+def editor_api(project) -> APIClient:
+    return api_client(create_api_key(project, role=Role.EDITOR, name="test editor key"))
+
+
+@pytest.fixture
+def other_api(other_project) -> APIClient:
+    return api_client(create_api_key(other_project, role=Role.ADMIN, name="outsider key"))
+
+
+def add_verbatim(client: APIClient, messages, **ids) -> list[dict]:
+    """Store messages with infer=false through the v3 API; returns the results list."""
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    response = client.post(
+        "/v3/memories/add/", {"messages": messages, "infer": False, **ids}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
