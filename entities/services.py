@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.utils import timezone
 
 from entities.models import Entity
@@ -40,20 +39,21 @@ def touch_entities(
 def delete_entity(project, entity: Entity, *, actor: str):
     """Delete an entity and every memory scoped to it (each leaves a DELETE history row).
 
-    Returns the Event recording the deletion.
+    Small entities go at once; large ones become a PENDING DELETE event that a worker runs (it
+    removes the entity after its memories). Returns the Event.
     """
-    # Imported here: memories.services itself calls touch_entities above.
-    from memories.models import Memory
-    from memories.services import delete_memories
+    # Imported here: memories.services itself imports touch_entities from this module.
+    from memories.models import Event, Memory
+    from memories.services import delete_or_schedule
 
-    with transaction.atomic():
-        memories = Memory.objects.for_project(project).for_entity(entity.kind, entity.name)
-        event = delete_memories(
-            project,
-            memories,
-            actor=actor,
-            payload={"entity_type": entity.kind, "entity_id": entity.name},
-        )
+    memories = Memory.objects.for_project(project).for_entity(entity.kind, entity.name)
+    event = delete_or_schedule(
+        project,
+        memories,
+        actor=actor,
+        payload={"entity_type": entity.kind, "entity_id": entity.name},
+    )
+    if event.status == Event.Status.SUCCEEDED:
         entity.delete()
     return event
 

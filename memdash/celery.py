@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memdash.settings")
 
@@ -22,3 +23,11 @@ def _tune_database_broker() -> None:
 
 
 _tune_database_broker()
+
+
+@worker_ready.connect
+def _recover_stale_events_on_start(sender, **kwargs) -> None:
+    # A worker that died mid-task left its events RUNNING; the first worker up re-queues them.
+    from memories.tasks import recover_stale_events
+
+    recover_stale_events.delay()

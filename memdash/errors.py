@@ -50,6 +50,18 @@ class PayloadTooLarge(MemdashError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
+class UpstreamFailed(MemdashError):
+    """A provider (the LLM) answered with something unusable."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+
+
+class UpstreamUnavailable(MemdashError):
+    """A provider (the LLM, the embedder) is down or too slow; try again later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
 class InferenceUnavailable(MemdashError):
     """Memory inference was requested but cannot run on this server."""
 

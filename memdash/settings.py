@@ -189,6 +189,11 @@ OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 MEMDASH_LLM_MODEL = env_str("MEMDASH_LLM_MODEL", "gpt-4.1-mini")
 MEMDASH_LLM_TIMEOUT = env_float("MEMDASH_LLM_TIMEOUT", 60.0)
+# Retries inside one provider call (the openai client backs off between them); the Celery task
+# then retries the whole pipeline with its own backoff.
+MEMDASH_LLM_MAX_RETRIES = env_int("MEMDASH_LLM_MAX_RETRIES", 2)
+# Similar existing memories shown to the LLM per new fact.
+MEMDASH_PIPELINE_CANDIDATES = env_int("MEMDASH_PIPELINE_CANDIDATES", 5)
 
 # --- Celery ---------------------------------------------------------------------------------
 # Redis (or RabbitMQ) when CELERY_BROKER_URL is set; otherwise the database itself is the broker,
@@ -215,6 +220,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "memdash")
+# The embedded beat of `make run` (or one `celery beat` in production) recovers events whose
+# worker died: RUNNING without a heartbeat for MEMDASH_EVENT_STALE_SECONDS, or PENDING that long.
+CELERY_BEAT_SCHEDULE = {
+    "recover-stale-events": {"task": "memories.tasks.recover_stale_events", "schedule": 60.0},
+}
+MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 900)
+MEMDASH_EVENT_MAX_ATTEMPTS = env_int("MEMDASH_EVENT_MAX_ATTEMPTS", 3)
+MEMDASH_WEBHOOK_TIMEOUT = env_float("MEMDASH_WEBHOOK_TIMEOUT", 10.0)
 
 LOGGING = {
     "version": 1,

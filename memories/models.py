@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
@@ -20,6 +21,10 @@ SCOPE_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 TEXT_SEARCH_CONFIG = "english"
 
 
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
 class Event(models.Model):
     """One operation on memories (an add, a batch, a delete by filter, an entity delete).
 
@@ -31,6 +36,7 @@ class Event(models.Model):
         ADD = "ADD"
         UPDATE = "UPDATE"
         DELETE = "DELETE"
+        CATEGORIZE = "CATEGORIZE"
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
@@ -49,7 +55,10 @@ class Event(models.Model):
     results = models.JSONField(null=True, blank=True)
     error = models.TextField(null=True, blank=True)
     actor = models.CharField(max_length=200, blank=True, default="")
+    # How many times a worker has started this event (a crashed worker's event is re-run).
+    attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Doubles as the heartbeat of a RUNNING event: stale ones are recovered.
     updated_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -233,3 +242,32 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Webhook(models.Model):
+    """A URL notified (HTTP POST, HMAC-signed) when memories of a project change."""
+
+    class EventType(models.TextChoices):
+        MEMORY_ADD = "memory_add"
+        MEMORY_UPDATE = "memory_update"
+        MEMORY_DELETE = "memory_delete"
+        MEMORY_CATEGORIZE = "memory_categorize"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="webhooks"
+    )
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000)
+    event_types = ArrayField(models.CharField(max_length=40), default=list)
+    is_active = models.BooleanField(default=True)
+    # Signs every delivery (X-Memdash-Signature); shown to admins so receivers can verify.
+    secret = models.CharField(max_length=64, default=new_webhook_secret, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} -> {self.url}"

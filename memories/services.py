@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from entities.services import touch_entities
 from memdash.errors import ImmutableMemoryError, InvalidRequest, NotFound
-from memories import embeddings
+from memories import embeddings, webhooks
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
 
 # Message roles that speak for an agent. The group-chat docs also use "agent".
@@ -182,7 +182,7 @@ def add_memories(
         input_messages = [_message_dict(m) for m in messages]
         MemoryHistory.objects.bulk_create(
             [
-                _history_row(
+                history_row(
                     memory,
                     MemoryHistory.Action.ADD,
                     old=None,
@@ -195,7 +195,8 @@ def add_memories(
             ]
         )
         touch_entities(project, (m.scope() for m in memories), at=now)
-        _finish(event, results=[added_result(m) for m in memories])
+        finish_event(event, results=[added_result(m) for m in memories])
+        webhooks.notify_on_commit(project.pk, [webhooks.memory_change("ADD", m) for m in memories])
     return AddOutcome(
         event=event, added=memories, skipped_duplicates=len(candidates) - len(memories)
     )
@@ -277,7 +278,10 @@ def update_memory(
                 event=event,
             )
         )
-        _finish(event, results=[{"id": str(memory.id), "memory": memory.memory, "event": "UPDATE"}])
+        finish_event(
+            event, results=[{"id": str(memory.id), "memory": memory.memory, "event": "UPDATE"}]
+        )
+        webhooks.notify_on_commit(memory.project_id, [webhooks.memory_change("UPDATE", memory)])
     return memory
 
 
@@ -324,7 +328,7 @@ def batch_update(project, updates: Sequence[BatchUpdate], *, actor: str) -> Even
             memory.updated_at = now
             changed.append(memory)
             history.append(
-                _history_row(
+                history_row(
                     memory,
                     MemoryHistory.Action.UPDATE,
                     old=old_text,
@@ -339,7 +343,10 @@ def batch_update(project, updates: Sequence[BatchUpdate], *, actor: str) -> Even
             batch_size=500,
         )
         MemoryHistory.objects.bulk_create(history)
-        _finish(
+        webhooks.notify_on_commit(
+            project.pk, [webhooks.memory_change("UPDATE", m) for m in changed]
+        )
+        finish_event(
             event,
             results=[{"id": str(m.id), "memory": m.memory, "event": "UPDATE"} for m in changed],
         )
@@ -375,13 +382,12 @@ def delete_memories(
     payload: dict | None = None,
     event: Event | None = None,
 ) -> Event:
-    """Delete every memory of `memories` (a queryset already scoped to `project`), in SQL.
+    """Delete every memory of `memories` (scoped to `project` here), in SQL.
 
     Each deleted memory leaves a DELETE history row; nothing else is touched. Works in chunks so
-    a delete of a million rows never holds one giant transaction. The returned Event carries the
-    number deleted in `results`.
+    a delete of a million rows never holds one giant transaction (inside an outer transaction
+    the chunks simply share it). The returned Event carries the number deleted in `results`.
     """
-    now = timezone.now()
     if event is None:
         event = Event.objects.create(
             project=project,
@@ -389,30 +395,50 @@ def delete_memories(
             status=Event.Status.RUNNING,
             payload=payload or {},
             actor=actor,
-            started_at=now,
+            started_at=timezone.now(),
         )
-    total = 0
     scoped = memories.filter(project=project).order_by()
+    collect = webhooks.has_subscribers(project.pk)
+    total = 0
+    deleted_rows: list[tuple] = []
     try:
         while True:
             with transaction.atomic():
-                deleted = _delete_chunk(scoped, actor=actor, event=event, at=timezone.now())
-            total += deleted
-            if deleted < DELETE_CHUNK:
+                rows = _delete_chunk(scoped, actor=actor, event=event, at=timezone.now())
+                # Heartbeat for the stale-event sweeper, in the chunk's transaction.
+                Event.objects.filter(pk=event.pk).update(updated_at=timezone.now())
+            total += len(rows)
+            if collect and len(deleted_rows) <= webhooks.PER_MEMORY_LIMIT:
+                deleted_rows += rows
+            if len(rows) < DELETE_CHUNK:
                 break
     except Exception as exc:
         if not transaction.get_connection().in_atomic_block:
-            _finish(event, results={"deleted": total}, status=Event.Status.FAILED, error=str(exc))
+            finish_event(
+                event, results={"deleted": total}, status=Event.Status.FAILED, error=str(exc)
+            )
         raise
-    _finish(event, results={"deleted": total})
+    if collect:
+        if total <= webhooks.PER_MEMORY_LIMIT:
+            changes = [
+                webhooks.memory_change("DELETE", Memory(pk=pk, memory=text))
+                for pk, text in deleted_rows
+            ]
+        else:
+            changes = [webhooks.bulk_delete_change(total, str(event.pk))]
+        webhooks.notify_on_commit(project.pk, changes)
+    finish_event(event, results={"deleted": total})
     return event
 
 
 DELETE_CHUNK = 5000
 
 
-def _delete_chunk(memories: QuerySet, *, actor: str, event: Event, at: dt.datetime) -> int:
-    """Delete up to DELETE_CHUNK memories and write their DELETE history rows in one statement."""
+def _delete_chunk(memories: QuerySet, *, actor: str, event: Event, at: dt.datetime) -> list[tuple]:
+    """Delete up to DELETE_CHUNK memories and write their DELETE history rows in one statement.
+
+    Returns (memory_id, text) of each deleted memory.
+    """
     # The id subquery is compiled by the ORM (its parameters stay parameters); only table and
     # column names, which are constants here, are spliced into the statement.
     ids_sql, ids_params = memories.values("id")[:DELETE_CHUNK].query.sql_with_params()
@@ -429,10 +455,61 @@ def _delete_chunk(memories: QuerySet, *, actor: str, event: Event, at: dt.dateti
         SELECT gen_random_uuid(), project_id, id, 'DELETE', memory, NULL, NULL,
                user_id, agent_id, app_id, run_id, categories, metadata, %s, %s, %s
         FROM doomed
+        RETURNING memory_id, old_memory
     """
     with connection.cursor() as cursor:
         cursor.execute(statement, [*ids_params, actor, event.pk, at])
-        return cursor.rowcount
+        return cursor.fetchall()
+
+
+def delete_or_schedule(project, memories: QuerySet, *, actor: str, payload: dict) -> Event:
+    """Delete now if the set is small; otherwise record a PENDING DELETE event for a worker.
+
+    `payload` must let the worker rebuild the same set: {"filters": {...}} (entity ids and
+    optional metadata, as DELETE /v1/memories/ takes them) or {"entity_type", "entity_id"}.
+    """
+    limit = settings.MEMDASH_SYNC_DELETE_LIMIT
+    if memories.filter(project=project).order_by()[: limit + 1].count() <= limit:
+        return delete_memories(project, memories, actor=actor, payload=payload)
+    from memories.tasks import enqueue
+
+    event = Event.objects.create(
+        project=project,
+        event_type=Event.Type.DELETE,
+        status=Event.Status.PENDING,
+        payload=payload,
+        actor=actor,
+    )
+    enqueue(event)
+    return event
+
+
+def run_delete_event(event_id) -> Event | None:
+    """Worker side of delete_or_schedule. Safe to run twice: it deletes whatever still matches."""
+    from entities.models import Entity
+    from memories.filters import compile_filters
+    from memories.pipeline import claim
+
+    event = claim(event_id, kinds=(Event.Type.DELETE,))
+    if event is None:
+        return None
+    payload = event.payload
+    project = event.project
+    if "entity_type" in payload:
+        memories = Memory.objects.for_project(project).for_entity(
+            payload["entity_type"], payload["entity_id"]
+        )
+    else:
+        memories = Memory.objects.for_project(project).matching(
+            compile_filters(payload["filters"]).q
+        )
+    delete_memories(project, memories, actor=event.actor, event=event)
+    if "entity_type" in payload:
+        Entity.objects.for_project(project).filter(
+            kind=payload["entity_type"], name=payload["entity_id"]
+        ).delete()
+    event.refresh_from_db()
+    return event
 
 
 def record_feedback(memory: Memory, *, feedback: str | None, reason: str | None) -> Memory:
@@ -483,7 +560,7 @@ def _history_fields(
     }
 
 
-def _history_row(memory: Memory, action: str, **kwargs) -> MemoryHistory:
+def history_row(memory: Memory, action: str, **kwargs) -> MemoryHistory:
     return MemoryHistory(**_history_fields(memory, action, **kwargs))
 
 
@@ -494,7 +571,7 @@ def _message_dict(message: Message) -> dict:
     return data
 
 
-def _finish(
+def finish_event(
     event: Event, *, results: Any, status: str = Event.Status.SUCCEEDED, error: str | None = None
 ) -> None:
     now = timezone.now()

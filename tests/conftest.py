@@ -116,3 +116,25 @@ def add_verbatim(client: APIClient, messages, **ids) -> list[dict]:
     )
     assert response.status_code == 200, response.content
     return response.json()["results"]
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server():
+    from tests.fakes.llm import FakeLLM
+
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server, settings):
+    """The scripted LLM, configured as memdash's provider for this test."""
+    fake_llm_server.reset()
+    settings.OPENAI_BASE_URL = fake_llm_server.base_url
+    settings.OPENAI_API_KEY = "test-key"
+    settings.MEMDASH_LLM_MODEL = "fake-model"
+    settings.MEMDASH_LLM_MAX_RETRIES = 0
+    settings.MEMDASH_LLM_TIMEOUT = 5.0
+    yield fake_llm_server
+    fake_llm_server.reset()

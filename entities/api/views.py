@@ -11,6 +11,7 @@ from memdash.api.base import ProjectAPIView
 from memdash.api.pagination import paginate, parse_positive_int
 from memdash.errors import InvalidRequest, NotFound
 from memories.api.serializers import iso
+from memories.api.views import delete_response
 from memories.models import Memory
 
 DEFAULT_PAGE_SIZE = 100
@@ -96,13 +97,7 @@ class EntityByNameView(ProjectAPIView):
     def delete(self, request, kind, name):
         entity = services.get_entity(self.project, _kind(kind), name)
         event = services.delete_entity(self.project, entity, actor=self.actor)
-        return Response(
-            {
-                "message": "Entity deleted successfully.",
-                "event_id": str(event.id),
-                "deleted": event.results["deleted"],
-            }
-        )
+        return Response(delete_response(event, "Entity deleted successfully."))
 
 
 class EntityByIdView(ProjectAPIView):
@@ -117,10 +112,4 @@ class EntityByIdView(ProjectAPIView):
         except Entity.DoesNotExist as exc:
             raise NotFound("Entity not found.") from exc
         event = services.delete_entity(self.project, entity, actor=self.actor)
-        return Response(
-            {
-                "message": "Entity deleted successfully.",
-                "event_id": str(event.id),
-                "deleted": event.results["deleted"],
-            }
-        )
+        return Response(delete_response(event, "Entity deleted successfully."))

@@ -130,11 +130,11 @@ def field_list(value: Any) -> list[str] | None:
     raise InvalidRequest("fields must be a list of field names")
 
 
-def delete_q(query: Mapping[str, Any]) -> tuple[Q, dict]:
+def delete_filters(query: Mapping[str, Any]) -> dict:
     """DELETE /v1/memories/: entity ids as query parameters (at least one), optional metadata.
 
     mem0ai 2.x sends `delete_all(filters={...})` as a Python repr in a `filters` parameter.
-    Returns the filter and a description of it for the Event.
+    Returns a filter of the filter language (also stored on the Event, for the worker).
     """
     ids = {name: query[name] for name in ENTITY_FIELDS if query.get(name)}
     if query.get("filters"):
@@ -145,7 +145,9 @@ def delete_q(query: Mapping[str, Any]) -> tuple[Q, dict]:
         )
     parts: list[dict] = [{name: value} for name, value in ids.items()]
     parts += param_filters({"metadata": query.get("metadata")}, entities=False)
-    return compile_filters(combine(None, parts)).q, ids
+    filters = combine(None, parts)
+    compile_filters(filters)  # validate now, not in the worker
+    return filters
 
 
 def _repr_entity_ids(raw: str) -> dict[str, str]:

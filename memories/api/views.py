@@ -14,9 +14,9 @@ from rest_framework.response import Response
 
 from memdash.api.base import ProjectAPIView
 from memdash.api.pagination import paginate, parse_positive_int
-from memdash.errors import InferenceUnavailable, InvalidRequest, NotFound
+from memdash.errors import InvalidRequest, NotFound, UpstreamFailed, UpstreamUnavailable
 from memdash.models import Role
-from memories import services
+from memories import llm, pipeline, services, tasks
 from memories.api import params
 from memories.api.serializers import (
     AddRequest,
@@ -27,6 +27,8 @@ from memories.api.serializers import (
     history_payload,
     memory_payload,
 )
+from memories.embeddings import EmbeddingError
+from memories.filters import compile_filters
 from memories.models import Event, Memory, MemoryHistory
 from memories.search import search_memories
 
@@ -62,30 +64,58 @@ class MemoryLookupMixin:
 # --- add -------------------------------------------------------------------------------------------
 
 
+QUEUED = "Memory processing has been queued for background execution"
+
+
 class AddMixin:
-    def run_add(self, data: dict) -> tuple[dict, services.AddOutcome | None]:
+    def run_add(self, data: dict, *, run_inline: bool) -> tuple[dict, Event]:
+        """Validate an add and perform it: verbatim now, or with inference (inline or queued).
+
+        Returns the validated request and its Event (SUCCEEDED, or PENDING when queued).
+        """
         serializer = AddRequest(data=data)
         serializer.is_valid(raise_exception=True)
         attrs = serializer.validated_data
-        if attrs["infer"]:
-            raise InferenceUnavailable(
-                "Memory inference (infer=true) is not available on this server yet; "
-                "send infer=false to store messages verbatim."
+        scope = services.Scope(
+            **{name: attrs.get(name) for name in ("user_id", "agent_id", "app_id", "run_id")}
+        )
+        if not attrs["infer"]:
+            outcome = services.add_memories(
+                self.project,
+                messages=AddRequest.to_messages(attrs),
+                scope=scope,
+                actor=self.actor,
+                metadata=attrs.get("metadata"),
+                immutable=attrs["immutable"],
+                expiration_date=attrs.get("expiration_date"),
+                created_at=attrs.get("timestamp"),
+                payload=_recorded_payload(data),
             )
-        outcome = services.add_memories(
-            self.project,
+            return attrs, outcome.event
+        add = pipeline.AddInput(
             messages=AddRequest.to_messages(attrs),
-            scope=services.Scope(
-                **{name: attrs.get(name) for name in ("user_id", "agent_id", "app_id", "run_id")}
-            ),
-            actor=self.actor,
+            scope=scope,
             metadata=attrs.get("metadata"),
             immutable=attrs["immutable"],
             expiration_date=attrs.get("expiration_date"),
             created_at=attrs.get("timestamp"),
-            payload=_recorded_payload(data),
+            custom_categories=attrs.get("custom_categories") or None,
+            custom_instructions=attrs.get("custom_instructions"),
+            agent_custom_instructions=attrs.get("agent_custom_instructions"),
+            includes=attrs.get("includes") or None,
+            excludes=attrs.get("excludes") or None,
         )
-        return attrs, outcome
+        event = pipeline.create_add_event(self.project, add, actor=self.actor)
+        if not run_inline:
+            tasks.enqueue(event)
+            return attrs, event
+        try:
+            return attrs, pipeline.run_add_event(event.pk)
+        except (llm.LLMTransientError, EmbeddingError) as exc:
+            pipeline.fail_event(event.pk, str(exc))
+            raise UpstreamUnavailable(f"{exc} (event {event.pk})") from exc
+        except llm.LLMError as exc:
+            raise UpstreamFailed(f"{exc} (event {event.pk})") from exc
 
 
 def _recorded_payload(data: dict) -> dict:
@@ -97,8 +127,16 @@ class MemoriesV1View(AddMixin, ProjectAPIView):
     """/v1/memories/: legacy add (POST), legacy list (GET) and delete by entity (DELETE)."""
 
     def post(self, request):
-        attrs, outcome = self.run_add(self.body())
-        results = outcome.event.results
+        body = self.body()
+        # The seed-era docs' curl examples answer with results, so without async_mode the
+        # server runs inference in the request (mem0ai 1.0.x sends async_mode=true itself).
+        attrs, event = self.run_add(
+            body, run_inline=not params.flag(body.get("async_mode"), "async_mode")
+        )
+        if event.status == Event.Status.PENDING:
+            results = [{"message": QUEUED, "status": "PENDING", "event_id": str(event.id)}]
+        else:
+            results = event.results
         if attrs.get("output_format") == "v1.1":
             return Response({"results": results})
         return Response(results)
@@ -127,31 +165,38 @@ class MemoriesV1View(AddMixin, ProjectAPIView):
         return Response([memory_payload(m, fields=fields) for m in memories[:limit]])
 
     def delete(self, request):
-        q, described = params.delete_q(request.query_params)
-        memories = Memory.objects.for_project(self.project).matching(q)
-        event = services.delete_memories(
-            self.project, memories, actor=self.actor, payload={"filters": described}
+        filters = params.delete_filters(request.query_params)
+        memories = Memory.objects.for_project(self.project).matching(compile_filters(filters).q)
+        event = services.delete_or_schedule(
+            self.project, memories, actor=self.actor, payload={"filters": filters}
         )
-        return Response(
-            {
-                "message": "Memories deleted successfully!",
-                "event_id": str(event.id),
-                "deleted": event.results["deleted"],
-            }
-        )
+        return Response(delete_response(event, "Memories deleted successfully!"))
+
+
+def delete_response(event: Event, done_message: str) -> dict:
+    """A delete's answer: done now, or running as an event (poll GET /v1/event/{id}/)."""
+    if event.status == Event.Status.SUCCEEDED:
+        return {
+            "message": done_message,
+            "event_id": str(event.id),
+            "deleted": event.results["deleted"],
+        }
+    return {"message": "Delete in progress. This may take some time.", "event_id": str(event.id)}
 
 
 class AddV3View(AddMixin, ProjectAPIView):
-    """POST /v3/memories/add/: the current SDKs' add."""
+    """POST /v3/memories/add/: the current SDKs' add. Inference always runs in the background."""
 
     def post(self, request):
-        _attrs, outcome = self.run_add(self.body())
+        _attrs, event = self.run_add(self.body(), run_inline=False)
+        if event.status == Event.Status.PENDING:
+            return Response({"message": QUEUED, "status": "PENDING", "event_id": str(event.id)})
         return Response(
             {
                 "message": "Memories stored successfully",
-                "status": outcome.event.status,
-                "event_id": str(outcome.event.id),
-                "results": outcome.event.results,
+                "status": event.status,
+                "event_id": str(event.id),
+                "results": event.results,
             }
         )
 

@@ -1,0 +1,533 @@
+"""Memory extraction: conversations in, facts out, deduplicated and kept up to date.
+
+An add with inference is an Event. `run_add_event` takes it from PENDING to SUCCEEDED or
+FAILED in two phases:
+
+1. plan (no writes): format the messages, ask the LLM for facts, attribute each fact to the
+   entity of the message it came from (the same rules as verbatim adds), embed the facts,
+   fetch similar memories of the same scope, ask the LLM to decide ADD / UPDATE / DELETE / NONE
+   per fact (existing memories shown under short temporary ids), and categorize the results;
+2. apply: one transaction that locks the event, writes every change with its history row, and
+   marks the event SUCCEEDED.
+
+A retried or duplicated task finds the event already finished (or waits on its lock and then
+does), so it never writes twice; a task killed mid-way leaves nothing half-written, and the
+stale-event sweeper runs it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from entities.services import touch_entities
+from memories import embeddings, llm, prompts, webhooks
+from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
+from memories.services import (
+    Message,
+    Scope,
+    added_result,
+    attribute,
+    finish_event,
+    history_row,
+    memory_hash,
+)
+
+logger = logging.getLogger(__name__)
+
+RECENT_FOR_FORGET = 50
+
+
+@dataclass
+class AddInput:
+    """What an inference add asked for, as stored in its Event's payload."""
+
+    messages: list[Message]
+    scope: Scope
+    metadata: dict | None = None
+    immutable: bool = False
+    expiration_date: dt.date | None = None
+    created_at: dt.datetime | None = None
+    custom_categories: list[dict] | None = None
+    custom_instructions: str | None = None
+    agent_custom_instructions: str | None = None
+    includes: str | None = None
+    excludes: str | None = None
+
+    def to_payload(self) -> dict:
+        return {
+            "messages": [
+                {"role": m.role, "content": m.content, **({"name": m.name} if m.name else {})}
+                for m in self.messages
+            ],
+            **{k: v for k, v in self.scope.as_dict().items() if v},
+            "infer": True,
+            "metadata": self.metadata,
+            "immutable": self.immutable,
+            "expiration_date": self.expiration_date.isoformat() if self.expiration_date else None,
+            "timestamp": self.created_at.isoformat() if self.created_at else None,
+            "custom_categories": self.custom_categories,
+            "custom_instructions": self.custom_instructions,
+            "agent_custom_instructions": self.agent_custom_instructions,
+            "includes": self.includes,
+            "excludes": self.excludes,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict) -> AddInput:
+        return cls(
+            messages=[Message(m["role"], m["content"], m.get("name")) for m in data["messages"]],
+            scope=Scope(**{name: data.get(name) for name in SCOPE_FIELDS}),
+            metadata=data.get("metadata"),
+            immutable=bool(data.get("immutable")),
+            expiration_date=dt.date.fromisoformat(data["expiration_date"])
+            if data.get("expiration_date")
+            else None,
+            created_at=dt.datetime.fromisoformat(data["timestamp"])
+            if data.get("timestamp")
+            else None,
+            custom_categories=data.get("custom_categories"),
+            custom_instructions=data.get("custom_instructions"),
+            agent_custom_instructions=data.get("agent_custom_instructions"),
+            includes=data.get("includes"),
+            excludes=data.get("excludes"),
+        )
+
+
+def create_add_event(project, add: AddInput, *, actor: str) -> Event:
+    """Record an inference add as a PENDING event (run inline or by a Celery task)."""
+    llm.require_configured()
+    return Event.objects.create(
+        project=project,
+        event_type=Event.Type.ADD,
+        status=Event.Status.PENDING,
+        payload=add.to_payload(),
+        metadata={"infer": True, **{k: v for k, v in add.scope.as_dict().items() if v}},
+        actor=actor,
+    )
+
+
+# --- running an event ----------------------------------------------------------------------------
+
+
+def claim(event_id, *, kinds: tuple[str, ...]) -> Event | None:
+    """Mark an unfinished event RUNNING (one more attempt); None if it is already finished."""
+    now = timezone.now()
+    claimed = Event.objects.filter(
+        pk=event_id, event_type__in=kinds, status__in=[Event.Status.PENDING, Event.Status.RUNNING]
+    ).update(status=Event.Status.RUNNING, attempts=F("attempts") + 1, updated_at=now)
+    if not claimed:
+        return None
+    event = Event.objects.select_related("project").get(pk=event_id)
+    if event.started_at is None:
+        event.started_at = now
+        event.save(update_fields=["started_at"])
+    return event
+
+
+def heartbeat(event: Event) -> None:
+    Event.objects.filter(pk=event.pk, status=Event.Status.RUNNING).update(updated_at=timezone.now())
+
+
+def fail_event(event_id, error: str) -> None:
+    """Mark an unfinished event FAILED with a reason the caller can read."""
+    now = timezone.now()
+    Event.objects.filter(
+        pk=event_id, status__in=[Event.Status.PENDING, Event.Status.RUNNING]
+    ).update(status=Event.Status.FAILED, error=error[:5000], completed_at=now, updated_at=now)
+
+
+def requeue_event(event_id, note: str) -> None:
+    """Put a RUNNING event back to PENDING while its task waits to retry."""
+    Event.objects.filter(pk=event_id, status=Event.Status.RUNNING).update(
+        status=Event.Status.PENDING, error=note[:5000], updated_at=timezone.now()
+    )
+
+
+def run_add_event(event_id) -> Event | None:
+    """Run the extraction pipeline for an ADD event. Safe to call twice.
+
+    Raises LLMTransientError / EmbeddingError for the caller to retry; any other failure marks
+    the event FAILED and is re-raised.
+    """
+    event = claim(event_id, kinds=(Event.Type.ADD,))
+    if event is None:
+        return Event.objects.filter(pk=event_id).first()
+    usage = llm.Usage()
+    try:
+        add = AddInput.from_payload(event.payload)
+        plan = build_plan(event, add, usage)
+        heartbeat(event)
+        return apply_plan(event, add, plan, usage)
+    except (llm.LLMTransientError, embeddings.EmbeddingError):
+        raise
+    except llm.LLMError as exc:
+        fail_event(event.pk, str(exc))
+        raise
+    except Exception as exc:
+        logger.exception("add pipeline failed for event %s", event.pk)
+        fail_event(event.pk, f"internal error: {type(exc).__name__}: {exc}")
+        raise
+
+
+# --- 1. plan -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    event: str  # ADD / UPDATE / DELETE
+    scope: dict[str, str | None]
+    text: str | None = None
+    target: Memory | None = None
+    role: str | None = None
+    actor_id: str | None = None
+    categories: list[str] | None = None
+    embedding: list[float] | None = None
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    ignored: list[dict] = field(default_factory=list)
+    facts: int = 0
+
+
+def transcript(messages: list[Message]) -> str:
+    lines = []
+    for number, message in enumerate(messages, start=1):
+        speaker = f"{message.name} ({message.role})" if message.name else message.role
+        content = (
+            message.content
+            if isinstance(message.content, str)
+            else _describe_attachment(message.content)
+        )
+        lines.append(f"[{number}] {speaker}: {content}")
+    return "\n".join(lines)
+
+
+def _describe_attachment(content: Any) -> str:
+    # Multimodal parts are not fetched (the server may have no network); the LLM sees what
+    # kind of attachment was sent and any text part.
+    parts = content if isinstance(content, list) else [content]
+    described = []
+    for part in parts:
+        if isinstance(part, dict) and part.get("type") == "text":
+            described.append(str(part.get("text", "")))
+        elif isinstance(part, dict):
+            kind = part.get("type", "attachment")
+            url = (part.get(kind) or {}).get("url") if isinstance(part.get(kind), dict) else None
+            described.append(
+                f"[{kind}{': ' + url if url and not str(url).startswith('data:') else ''}]"
+            )
+    return " ".join(described)
+
+
+def build_plan(event: Event, add: AddInput, usage: llm.Usage) -> Plan:
+    project = event.project
+    instructions = [
+        add.custom_instructions
+        if add.custom_instructions is not None
+        else project.custom_instructions
+    ]
+    if add.scope.agent_id:
+        instructions.append(
+            add.agent_custom_instructions
+            if add.agent_custom_instructions is not None
+            else project.agent_custom_instructions
+        )
+    system, user = prompts.extract_prompt(
+        transcript(add.messages),
+        today=timezone.now().date(),
+        observed_at=add.created_at,
+        instructions=[i for i in instructions if i],
+        includes=add.includes,
+        excludes=add.excludes,
+    )
+    facts = prompts.parse_facts(
+        llm.chat_json(task=prompts.EXTRACT, system=system, user=user, usage=usage),
+        message_count=len(add.messages),
+    )
+    plan = Plan(facts=len(facts))
+
+    # Each fact belongs to whoever the message it came from belongs to.
+    groups: dict[tuple, list[tuple[prompts.Fact, Message]]] = {}
+    for fact in facts:
+        message = add.messages[fact.message - 1]
+        owners = attribute([Message(message.role, fact.text, message.name)], add.scope)
+        if not owners:
+            plan.ignored.append(
+                {
+                    "fact": fact.text,
+                    "reason": f"message {fact.message} belongs to no entity of this call",
+                }
+            )
+            continue
+        key = tuple(owners[0].scope[name] for name in SCOPE_FIELDS)
+        groups.setdefault(key, []).append((fact, message))
+    if not groups:
+        return plan
+
+    vectors = iter(embeddings.embed([fact.text for items in groups.values() for fact, _ in items]))
+    for key, items in groups.items():
+        scope = dict(zip(SCOPE_FIELDS, key, strict=True))
+        fact_vectors = [next(vectors) for _ in items]
+        plan.changes += _decide(project, scope, items, fact_vectors, plan, usage)
+
+    _categorize(project, add, plan, usage)
+    texts = [c.text for c in plan.changes if c.event in ("ADD", "UPDATE")]
+    fresh = iter(embeddings.embed(texts))
+    for change in plan.changes:
+        if change.event in ("ADD", "UPDATE"):
+            change.embedding = next(fresh)
+    return plan
+
+
+def _decide(
+    project, scope: dict, items: list, vectors: list, plan: Plan, usage: llm.Usage
+) -> list[Change]:
+    """Decisions for the facts of one scope, against that scope's similar memories."""
+    in_scope = (
+        Memory.objects.for_project(project)
+        .unexpired()
+        .filter(**{k: v for k, v in scope.items() if v})
+    )
+    candidates: dict[str, Memory] = {}
+    for vector in vectors:
+        for memory in in_scope.nearest_to(vector).defer("embedding", "search_vector")[
+            : settings.MEMDASH_PIPELINE_CANDIDATES
+        ]:
+            candidates.setdefault(str(memory.pk), memory)
+    if any(fact.forget for fact, _ in items):
+        # "Forget all my food preferences" is rarely similar to the facts it covers.
+        for memory in in_scope.newest_first().defer("embedding", "search_vector")[
+            :RECENT_FOR_FORGET
+        ]:
+            candidates.setdefault(str(memory.pk), memory)
+
+    role, actor_id = items[0][1].role, items[0][1].name
+    if not candidates:
+        decisions = [
+            prompts.Decision("ADD", None, fact.text) for fact, _ in items if not fact.forget
+        ]
+        temp_ids: dict[str, Memory] = {}
+    else:
+        # Real ids are replaced by "0", "1", ... so the LLM cannot garble or invent UUIDs.
+        temp_ids = {str(i): memory for i, memory in enumerate(candidates.values())}
+        existing = [{"id": temp, "text": memory.memory} for temp, memory in temp_ids.items()]
+        system, user = prompts.decide_prompt(existing, [fact for fact, _ in items])
+        decisions = prompts.parse_decisions(
+            llm.chat_json(task=prompts.DECIDE, system=system, user=user, usage=usage)
+        )
+
+    changes: list[Change] = []
+    touched: set[str] = set()
+    known_hashes = {memory.hash for memory in candidates.values()}
+    known_hashes |= set(
+        in_scope.filter(hash__in=[memory_hash(d.text) for d in decisions if d.text]).values_list(
+            "hash", flat=True
+        )
+    )
+    for decision in decisions:
+        if decision.event == "NONE":
+            continue
+        if decision.event == "ADD":
+            digest = memory_hash(decision.text)
+            if digest in known_hashes:
+                plan.ignored.append({"text": decision.text, "reason": "already remembered"})
+                continue
+            known_hashes.add(digest)
+            changes.append(Change("ADD", scope, text=decision.text, role=role, actor_id=actor_id))
+            continue
+        target = temp_ids.get(decision.temp_id or "")
+        if target is None:
+            plan.ignored.append(
+                {"decision": decision.event, "id": decision.temp_id, "reason": "unknown memory id"}
+            )
+            continue
+        if str(target.pk) in touched:
+            plan.ignored.append(
+                {
+                    "decision": decision.event,
+                    "id": decision.temp_id,
+                    "reason": "memory already changed",
+                }
+            )
+            continue
+        if target.immutable:
+            plan.ignored.append(
+                {
+                    "decision": decision.event,
+                    "memory_id": str(target.pk),
+                    "reason": "memory is immutable",
+                }
+            )
+            continue
+        if decision.event == "UPDATE" and decision.text == target.memory:
+            continue
+        touched.add(str(target.pk))
+        changes.append(Change(decision.event, scope, text=decision.text, target=target))
+    return changes
+
+
+def _categorize(project, add: AddInput, plan: Plan, usage: llm.Usage) -> None:
+    changed = [c for c in plan.changes if c.event in ("ADD", "UPDATE")]
+    if not changed:
+        return
+    allowed = category_choices(project, add.custom_categories)
+    system, user = prompts.categorize_prompt([c.text for c in changed], allowed)
+    reply = llm.chat_json(task=prompts.CATEGORIZE, system=system, user=user, usage=usage)
+    for change, names in zip(
+        changed,
+        prompts.parse_categories(reply, count=len(changed), allowed={n for n, _ in allowed}),
+        strict=True,
+    ):
+        change.categories = names
+
+
+def category_choices(project, custom: list[dict] | None) -> list[tuple[str, str]]:
+    """Per-call custom categories replace the project's, which replace the default catalogue."""
+    if custom:
+        return [(name, description) for item in custom for name, description in item.items()]
+    own = [(c.name, c.description) for c in Category.objects.filter(project=project)]
+    if own:
+        return own
+    return [(c.name, c.description) for c in Category.objects.filter(project__isnull=True)]
+
+
+# --- 2. apply ------------------------------------------------------------------------------------
+
+
+def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Event:
+    now = timezone.now()
+    created_at = add.created_at or now
+    model_name = embeddings.get_embedder().name
+    input_messages = event.payload["messages"]
+    with transaction.atomic():
+        locked = Event.objects.select_for_update().get(pk=event.pk)
+        if locked.status != Event.Status.RUNNING:
+            # Another delivery of the same task finished it first.
+            return locked
+        targets = {
+            str(m.pk): m
+            for m in Memory.objects.select_for_update().filter(
+                pk__in=[c.target.pk for c in plan.changes if c.target is not None]
+            )
+        }
+        results: list[dict] = []
+        history: list[MemoryHistory] = []
+        notifications: list[dict] = []
+        new_memories: list[Memory] = []
+        for change in plan.changes:
+            if change.event == "ADD":
+                memory = Memory(
+                    project=event.project,
+                    memory=change.text,
+                    hash=memory_hash(change.text),
+                    metadata=add.metadata,
+                    categories=change.categories,
+                    immutable=add.immutable,
+                    expiration_date=add.expiration_date,
+                    created_at=created_at,
+                    updated_at=created_at,
+                    embedding=change.embedding,
+                    embedding_model=model_name,
+                    role=change.role,
+                    actor_id=change.actor_id,
+                    source_event=event,
+                    **change.scope,
+                )
+                new_memories.append(memory)
+                history.append(
+                    history_row(
+                        memory,
+                        "ADD",
+                        old=None,
+                        new=memory.memory,
+                        actor="pipeline",
+                        event=event,
+                        input=input_messages,
+                    )
+                )
+                results.append(added_result(memory))
+                notifications.append(webhooks.memory_change("ADD", memory))
+                if change.categories:
+                    notifications.append(webhooks.categorize_change(memory))
+                continue
+            memory = targets.get(str(change.target.pk))
+            if memory is None:
+                continue  # deleted since the plan was made
+            if change.event == "UPDATE":
+                old = memory.memory
+                memory.memory = change.text
+                memory.hash = memory_hash(change.text)
+                memory.embedding = change.embedding
+                memory.embedding_model = model_name
+                memory.categories = change.categories if change.categories else memory.categories
+                memory.updated_at = now
+                memory.save(
+                    update_fields=[
+                        "memory",
+                        "hash",
+                        "embedding",
+                        "embedding_model",
+                        "categories",
+                        "updated_at",
+                    ]
+                )
+                history.append(
+                    history_row(
+                        memory,
+                        "UPDATE",
+                        old=old,
+                        new=memory.memory,
+                        actor="pipeline",
+                        event=event,
+                        input=input_messages,
+                    )
+                )
+                results.append({**added_result(memory, "UPDATE"), "previous_memory": old})
+                notifications.append(webhooks.memory_change("UPDATE", memory))
+                if change.categories:
+                    notifications.append(webhooks.categorize_change(memory))
+            else:
+                history.append(
+                    history_row(
+                        memory,
+                        "DELETE",
+                        old=memory.memory,
+                        new=None,
+                        actor="pipeline",
+                        event=event,
+                        input=input_messages,
+                    )
+                )
+                results.append(added_result(memory, "DELETE"))
+                notifications.append(webhooks.memory_change("DELETE", memory))
+                memory.delete()
+        Memory.objects.bulk_create(new_memories)
+        MemoryHistory.objects.bulk_create(history)
+        touch_entities(
+            event.project,
+            (
+                dict(zip(SCOPE_FIELDS, (getattr(m, f) for f in SCOPE_FIELDS), strict=True))
+                for m in new_memories
+            ),
+            at=now,
+        )
+        locked.metadata = {
+            **locked.metadata,
+            "llm": usage.as_dict(),
+            "facts": plan.facts,
+            "ignored": plan.ignored,
+        }
+        locked.save(update_fields=["metadata"])
+        finish_event(locked, results=results)
+        webhooks.notify_on_commit(event.project_id, notifications)
+    return locked

@@ -1,0 +1,147 @@
+"""Project webhooks: HMAC-signed POSTs to subscriber URLs when memories change.
+
+Changes are collected by the code that makes them and queued with `notify_on_commit`, so a
+rolled-back transaction notifies nobody. Each delivery is its own Celery task with retries.
+
+Receivers verify `X-Memdash-Signature: sha256=<hex>`, the HMAC-SHA256 (key: the webhook's
+secret) of `<X-Memdash-Timestamp>.<raw body>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from memdash.errors import InvalidRequest
+from memories.models import Memory, Webhook
+
+EVENT_TYPES = {
+    "ADD": Webhook.EventType.MEMORY_ADD,
+    "UPDATE": Webhook.EventType.MEMORY_UPDATE,
+    "DELETE": Webhook.EventType.MEMORY_DELETE,
+    "CATEGORIZE": Webhook.EventType.MEMORY_CATEGORIZE,
+}
+# Mem0 also lists ingest job types; memdash accepts them so clients can subscribe, but has no
+# ingest jobs that would fire them.
+ACCEPTED_ONLY = {
+    "ingest_job_completed",
+    "ingest_job_partially_completed",
+    "ingest_job_failed",
+    "ingest_job_cancelled",
+}
+# Bulk deletes larger than this send one summary delivery instead of one per memory.
+PER_MEMORY_LIMIT = 1000
+
+
+def normalize_event_type(value: Any) -> str:
+    """Accept Mem0's spellings: "memory_add", "MEMORY_ADD", "memory.add", "memory:add", "ADD"."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("event_types must be a list of names such as memory_add")
+    name = value.strip().lower().replace(".", "_").replace(":", "_").replace("-", "_")
+    if name.upper() in EVENT_TYPES:
+        return EVENT_TYPES[name.upper()]
+    if name in Webhook.EventType.values or name in ACCEPTED_ONLY:
+        return name
+    allowed = ", ".join([*Webhook.EventType.values, *sorted(ACCEPTED_ONLY)])
+    raise InvalidRequest(f"Unknown webhook event type {value!r}; use one of: {allowed}")
+
+
+def memory_change(event: str, memory: Memory) -> dict:
+    return {
+        "type": EVENT_TYPES[event],
+        "body": {
+            "event_details": {
+                "id": str(memory.pk),
+                "data": {"memory": memory.memory},
+                "event": event,
+            }
+        },
+    }
+
+
+def categorize_change(memory: Memory) -> dict:
+    return {
+        "type": Webhook.EventType.MEMORY_CATEGORIZE,
+        "body": {
+            "event_details": {
+                "event": "CATEGORIZE",
+                "memory_id": str(memory.pk),
+                "categories": memory.categories or [],
+            }
+        },
+    }
+
+
+def bulk_delete_change(count: int, event_id: str) -> dict:
+    return {
+        "type": Webhook.EventType.MEMORY_DELETE,
+        "body": {"event_details": {"event": "DELETE", "count": count, "event_id": event_id}},
+    }
+
+
+def subscribers(project_id, event_type: str) -> list[Webhook]:
+    return [
+        w
+        for w in Webhook.objects.filter(project_id=project_id, is_active=True)
+        if event_type in w.event_types
+    ]
+
+
+def has_subscribers(project_id) -> bool:
+    return Webhook.objects.filter(project_id=project_id, is_active=True).exists()
+
+
+def notify_on_commit(project_id, changes: list[dict]) -> None:
+    """Queue one delivery per (subscribed webhook, change) once the transaction commits."""
+    if not changes:
+        return
+    hooks = list(Webhook.objects.filter(project_id=project_id, is_active=True))
+    if not hooks:
+        return
+    from memories.tasks import deliver_webhook
+
+    for change in changes:
+        for hook in hooks:
+            if change["type"] in hook.event_types:
+                transaction.on_commit(
+                    lambda h=hook.pk, b=change["body"]: deliver_webhook.delay(str(h), b)
+                )
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class DeliveryError(RuntimeError):
+    """The receiver did not accept the delivery (retry later)."""
+
+
+def deliver(webhook: Webhook, body: dict) -> int:
+    """POST one signed delivery; returns the receiver's status. Raises DeliveryError on failure."""
+    import httpx
+
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "memdash-webhooks/1",
+        "X-Memdash-Timestamp": timestamp,
+        "X-Memdash-Signature": sign(webhook.secret, timestamp, raw),
+        "X-Memdash-Webhook-Id": str(webhook.pk),
+    }
+    try:
+        response = httpx.post(
+            webhook.url, content=raw, headers=headers, timeout=settings.MEMDASH_WEBHOOK_TIMEOUT
+        )
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{webhook.url}: {exc}") from exc
+    if response.status_code >= 300:
+        raise DeliveryError(f"{webhook.url} answered {response.status_code}")
+    return response.status_code
