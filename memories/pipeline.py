@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from entities.services import touch_entities
 from memories import embeddings, llm, prompts, webhooks
+from memories.categories import DEFAULT_CATEGORIES
 from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
 from memories.services import (
     Message,
@@ -123,9 +124,9 @@ def claim(event_id, *, kinds: tuple[str, ...]) -> Event | None:
     claimed = Event.objects.filter(
         pk=event_id, event_type__in=kinds, status__in=[Event.Status.PENDING, Event.Status.RUNNING]
     ).update(status=Event.Status.RUNNING, attempts=F("attempts") + 1, updated_at=now)
-    if not claimed:
+    event = Event.objects.select_related("project").filter(pk=event_id).first() if claimed else None
+    if event is None:
         return None
-    event = Event.objects.select_related("project").get(pk=event_id)
     if event.started_at is None:
         event.started_at = now
         event.save(update_fields=["started_at"])
@@ -398,7 +399,8 @@ def category_choices(project, custom: list[dict] | None) -> list[tuple[str, str]
     own = [(c.name, c.description) for c in Category.objects.filter(project=project)]
     if own:
         return own
-    return [(c.name, c.description) for c in Category.objects.filter(project__isnull=True)]
+    defaults = [(c.name, c.description) for c in Category.objects.filter(project__isnull=True)]
+    return defaults or list(DEFAULT_CATEGORIES)
 
 
 # --- 2. apply ------------------------------------------------------------------------------------

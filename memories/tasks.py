@@ -68,7 +68,9 @@ TASK_FOR_EVENT = {Event.Type.ADD: process_add_event, Event.Type.DELETE: process_
 def enqueue(event: Event) -> None:
     """Queue the task of a PENDING event once the current transaction commits."""
     task = TASK_FOR_EVENT[event.event_type]
-    transaction.on_commit(lambda: task.delay(str(event.pk)))
+    # robust: a broker outage must not turn a stored request into a 500; the event stays
+    # PENDING and the stale-event sweeper queues it again.
+    transaction.on_commit(lambda: task.delay(str(event.pk)), robust=True)
 
 
 @shared_task(ignore_result=True)

@@ -23,6 +23,17 @@ from memdash.tenancy import create_api_key, get_or_create_project
 os.environ.setdefault("MEM0_TELEMETRY", "false")
 
 
+def pytest_configure(config):
+    # A queue of its own, so this run's tasks never reach another checkout's workers.
+    from django.conf import settings
+
+    from memdash.celery import app
+
+    queue = f"memdash-test-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    app.conf.task_default_queue = queue
+
+
 class _AnyUUID:
     def __eq__(self, other: object) -> bool:
         try:
@@ -138,3 +149,22 @@ def fake_llm(fake_llm_server, settings):
     settings.MEMDASH_LLM_TIMEOUT = 5.0
     yield fake_llm_server
     fake_llm_server.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_worker(fake_llm_server, django_db_setup, django_db_blocker):
+    """A Celery worker on Redis, shared by the tests of asynchronous flows."""
+    from tests.workers import REDIS_URL, Worker
+
+    worker = Worker(broker=REDIS_URL, llm_base_url=fake_llm_server.base_url).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def on_redis(redis_worker, fake_llm, live_server, transactional_db):
+    """Enqueue through the shared Redis worker's broker; the app is served by `live_server`."""
+    from tests.workers import use_broker
+
+    with use_broker(redis_worker.broker):
+        yield redis_worker
