@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Runs the web server and a Celery worker until Ctrl-C (called by `make run`).
+# Runs the web server, a Celery worker and Celery beat until Ctrl-C (called by `make run`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
+mkdir -p .celery
+pids=()
+stop() {
+  trap - EXIT INT TERM
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
 
 .venv/bin/celery -A memdash worker --loglevel "${CELERY_LOG_LEVEL:-INFO}" \
   --concurrency "${CELERY_CONCURRENCY:-2}" &
-worker=$!
-trap 'kill -TERM "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT INT TERM
-
+pids+=($!)
+# Beat re-queues events whose worker died (run exactly one beat per deployment).
+.venv/bin/celery -A memdash beat --loglevel "${CELERY_LOG_LEVEL:-INFO}" --schedule .celery/beat-schedule &
+pids+=($!)
 .venv/bin/gunicorn memdash.wsgi --bind "127.0.0.1:${PORT}" \
   --workers "${WEB_CONCURRENCY:-2}" --threads "${WEB_THREADS:-4}" \
   --timeout 120 --access-logfile - &
-web=$!
-trap 'kill -TERM "$web" "$worker" 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
-wait -n "$web" "$worker"
+pids+=($!)
+# Stop everything as soon as any one of them exits.
+wait -n "${pids[@]}"
