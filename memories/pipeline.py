@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from entities.services import touch_entities
-from memories import embeddings, llm, prompts, webhooks
+from memories import embeddings, llm, prompts, search, webhooks
 from memories.categories import DEFAULT_CATEGORIES
 from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
 from memories.services import (
@@ -301,9 +301,7 @@ def _decide(
     )
     candidates: dict[str, Memory] = {}
     for vector in vectors:
-        for memory in in_scope.nearest_to(vector).defer("embedding", "search_vector")[
-            : settings.MEMDASH_PIPELINE_CANDIDATES
-        ]:
+        for memory in search.nearest(in_scope, vector, settings.MEMDASH_PIPELINE_CANDIDATES):
             candidates.setdefault(str(memory.pk), memory)
     if any(fact.forget for fact, _ in items):
         # "Forget all my food preferences" is rarely similar to the facts it covers.

@@ -52,13 +52,9 @@ def search_memories(
     scope = Memory.objects.for_project(project).visible(show_expired=show_expired).matching(q)
     vector = embeddings.embed_one(query)
     pool = max(top_k * 4, MIN_CANDIDATES)
-    size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
-    if size == 0:
+    semantic = nearest(scope, vector, pool)
+    if not semantic and not keyword:
         return []
-    if capped:
-        semantic = _approximate_candidates(scope, vector, pool)
-    else:
-        semantic = _exact_candidates(scope, vector, min(pool, size))
     hits = {m.pk: SearchHit(m, 0.0, _similarity(m.distance), 0.0) for m in semantic}
     if keyword:
         for memory in _keyword_candidates(scope, vector, query, pool):
@@ -70,6 +66,19 @@ def search_memories(
         hit.score = min(1.0, hit.semantic + (1.0 - hit.semantic) * hit.keyword)
     ranked = sorted(hits.values(), key=lambda h: (-h.score, -h.memory.created_at.timestamp()))
     return [h for h in ranked if h.score >= threshold][:top_k]
+
+
+def nearest(scope, vector, limit: int) -> list[Memory]:
+    """The `limit` memories of `scope` nearest to `vector` (each with `.distance`), nearest first.
+
+    Exact for scopes up to MEMDASH_EXACT_SEARCH_LIMIT rows, HNSW with iterative scan beyond.
+    """
+    size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
+    if size == 0:
+        return []
+    if capped:
+        return _approximate_candidates(scope, vector, limit)
+    return _exact_candidates(scope, vector, min(limit, size))
 
 
 def _similarity(distance: float) -> float:

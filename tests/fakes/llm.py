@@ -142,7 +142,7 @@ class FakeLLM:
                 script.reply if script and script.reply is not None else default_reply(task, user)
             )
             content = json.dumps(reply(user) if callable(reply) else reply)
-        return 200, completion(content, body.get("model", "fake"))
+        return 200, completion(content, body.get("model", "fake"), prompt=system + user)
 
 
 def default_reply(task: str, user: str) -> dict:
@@ -156,8 +156,9 @@ def default_reply(task: str, user: str) -> dict:
     return {"facts": []}
 
 
-def completion(content: str, model: str) -> dict:
-    prompt_tokens, completion_tokens = 100, max(1, len(content) // 4)
+def completion(content: str, model: str, prompt: str = "") -> dict:
+    # Token counts estimated at 4 characters per token, the usual rule of thumb for English.
+    prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",

@@ -296,7 +296,8 @@ def test_event_records_llm_usage(api, fake_llm):
     assert event.status == "SUCCEEDED"
     assert event.metadata["llm"]["calls"] == 2
     assert event.metadata["llm"]["by_task"] == {"extract facts": 1, "categorize memories": 1}
-    assert event.metadata["llm"]["prompt_tokens"] == 200
+    assert event.metadata["llm"]["prompt_tokens"] > 200
+    assert event.metadata["llm"]["completion_tokens"] > 0
     assert event.latency_ms is not None
 
 

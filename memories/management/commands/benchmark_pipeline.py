@@ -1,0 +1,181 @@
+"""Measure the extraction pipeline's own cost, with a scripted LLM that answers instantly.
+
+Reports, per add: pipeline overhead (wall time minus time inside LLM calls) p50/p95, LLM calls
+and tokens; and asynchronous throughput (adds/s through Celery) with 1 and 2 workers.
+Uses the test suite's scripted OpenAI-compatible server (tests/fakes/llm.py), so run it from a
+checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from memdash.tenancy import create_api_key, get_or_create_project
+from memories import llm, pipeline
+from memories.models import Event, Memory
+from memories.services import Message, Scope
+
+FOODS = ["sushi", "tacos", "pizza", "ramen", "curry", "falafel", "pho", "paella", "dumplings", "burritos"]
+SPORTS = ["tennis", "climbing", "running", "chess", "yoga", "rowing", "cycling", "judo"]
+
+
+def conversation(i: int) -> list[dict]:
+    food, sport = FOODS[i % len(FOODS)], SPORTS[i % len(SPORTS)]
+    return [
+        {"role": "user", "content": f"I really like {food} and I play {sport} every week (note {i})."},
+        {"role": "assistant", "content": f"Great, I'll remember you like {food} and {sport}."},
+    ]
+
+
+def facts_for(prompt: str) -> dict:
+    line = next(line for line in prompt.splitlines() if line.startswith("[1] "))
+    words = line.split()
+    food, sport = words[words.index("like") + 1], words[words.index("play") + 1]
+    return {"facts": [{"text": f"Likes {food}", "message": 1}, {"text": f"Plays {sport} weekly", "message": 1}]}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the extraction pipeline (overhead per add, async throughput) with an instant fake LLM."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--adds", type=int, default=200, help="inline adds for the overhead figures")
+        parser.add_argument("--async-adds", type=int, default=200, help="queued adds per throughput run")
+        parser.add_argument("--users", type=int, default=20, help="distinct users the adds spread over")
+        parser.add_argument("--workers", default="1,2", help="worker counts to measure throughput with")
+        parser.add_argument("--broker", default="", help="broker URL for the throughput runs (default: Redis on 127.0.0.1 if up, else the database)")
+        parser.add_argument("--json", dest="json_path", default="", help="also write the figures to this file")
+
+    def handle(self, *args, adds, async_adds, users, workers, broker, json_path, **options):
+        from tests.fakes.llm import FakeLLM
+
+        fake = FakeLLM().start()
+        fake.on("extract facts", reply=facts_for)
+        fake.on("categorize memories", reply=lambda prompt: {"categories": [["food"] for line in prompt.splitlines() if line[:1].isdigit()]})
+        settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = fake.base_url, "bench"
+        settings.MEMDASH_LLM_MAX_RETRIES = 0
+        project = get_or_create_project(f"bench-pipeline-{uuid.uuid4().hex[:6]}", organization="bench")
+        report = {"inline": self.inline(project, adds, users), "async": []}
+        for count in [int(n) for n in workers.split(",") if n.strip()]:
+            report["async"].append(self.throughput(project, fake, async_adds, users, count, broker))
+        fake.stop()
+        self.print_report(report)
+        if json_path:
+            with open(json_path, "w") as fh:
+                json.dump(report, fh, indent=2)
+
+    def inline(self, project, adds: int, users: int) -> dict:
+        timings, llm_times, calls, tokens = [], [], [], []
+        original = llm.chat_json
+
+        def timed_chat(**kwargs):
+            started = time.perf_counter()
+            try:
+                return original(**kwargs)
+            finally:
+                llm_times[-1] += time.perf_counter() - started
+
+        llm.chat_json = timed_chat
+        try:
+            for i in range(adds):
+                add = pipeline.AddInput(
+                    messages=[Message(m["role"], m["content"]) for m in conversation(i)],
+                    scope=Scope(user_id=f"user-{i % users}"),
+                )
+                llm_times.append(0.0)
+                started = time.perf_counter()
+                event = pipeline.create_add_event(project, add, actor="benchmark")
+                event = pipeline.run_add_event(event.pk)
+                timings.append(time.perf_counter() - started)
+                calls.append(event.metadata["llm"]["calls"])
+                tokens.append(event.metadata["llm"]["prompt_tokens"] + event.metadata["llm"]["completion_tokens"])
+        finally:
+            llm.chat_json = original
+        overhead = [(t - l) * 1000 for t, l in zip(timings, llm_times, strict=True)]
+        total = [t * 1000 for t in timings]
+        return {
+            "adds": adds,
+            "overhead_ms_p50": round(statistics.median(overhead), 2),
+            "overhead_ms_p95": round(percentile(overhead, 0.95), 2),
+            "total_ms_p50": round(statistics.median(total), 2),
+            "total_ms_p95": round(percentile(total, 0.95), 2),
+            "llm_calls_per_add": round(statistics.mean(calls), 2),
+            "llm_calls_distribution": {str(k): calls.count(k) for k in sorted(set(calls))},
+            "llm_tokens_per_add": round(statistics.mean(tokens), 1),
+            "memories_written": Memory.objects.for_project(project).count(),
+        }
+
+    def throughput(self, project, fake, adds: int, users: int, worker_count: int, broker: str) -> dict:
+        from memdash.celery import app
+        from memories import tasks
+        from tests.workers import REDIS_URL, Worker, use_broker
+
+        broker = broker or (REDIS_URL if _redis_up() else settings.CELERY_BROKER_URL)
+        # A queue of its own, so a running `make run` worker does not take these tasks.
+        queue = f"memdash-bench-{uuid.uuid4().hex[:6]}"
+        settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = queue
+        runners = [Worker(broker=broker, llm_base_url=fake.base_url, concurrency=1).start() for _ in range(worker_count)]
+        try:
+            with use_broker(broker):
+                app.connection_for_write().ensure_connection(max_retries=3)
+                events = []
+                for i in range(adds):
+                    add = pipeline.AddInput(
+                        messages=[Message(m["role"], m["content"]) for m in conversation(10_000 + i)],
+                        scope=Scope(user_id=f"async-user-{i % users}"),
+                    )
+                    events.append(pipeline.create_add_event(project, add, actor="benchmark"))
+                started = time.perf_counter()
+                for event in events:
+                    tasks.process_add_event.delay(str(event.pk))
+                ids = [e.pk for e in events]
+                while Event.objects.filter(pk__in=ids, status__in=["PENDING", "RUNNING"]).exists():
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - started
+        finally:
+            for runner in runners:
+                runner.stop()
+        failed = Event.objects.filter(pk__in=ids, status="FAILED").count()
+        return {
+            "workers": worker_count,
+            "broker": broker.split("://")[0],
+            "adds": adds,
+            "seconds": round(elapsed, 2),
+            "adds_per_second": round(adds / elapsed, 1),
+            "failed": failed,
+        }
+
+    def print_report(self, report: dict) -> None:
+        inline = report["inline"]
+        out = self.stdout.write
+        out("Extraction pipeline, scripted LLM answering instantly")
+        out(f"  inline adds: {inline['adds']}, memories written: {inline['memories_written']}")
+        out(f"  pipeline overhead per add (excl. LLM calls): p50 {inline['overhead_ms_p50']} ms, p95 {inline['overhead_ms_p95']} ms")
+        out(f"  total per add (incl. loopback LLM calls):    p50 {inline['total_ms_p50']} ms, p95 {inline['total_ms_p95']} ms")
+        out(f"  LLM calls per add: {inline['llm_calls_per_add']} (distribution {inline['llm_calls_distribution']})")
+        out(f"  LLM tokens per add (prompt + completion, as the fake counts them): {inline['llm_tokens_per_add']}")
+        for run in report["async"]:
+            out(
+                f"  async throughput, {run['workers']} worker(s) x 1 process, {run['broker']} broker: "
+                f"{run['adds_per_second']} adds/s ({run['adds']} adds in {run['seconds']} s, {run['failed']} failed)"
+            )
+
+
+def _redis_up() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
