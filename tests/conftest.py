@@ -3,7 +3,7 @@
 - `project` (org "Acme") with `api_key` (admin) and `api` (an API client using it);
 - `other_project` (org "Globex") with `other_api`: the outsider for tenancy tests;
 - `viewer_api`: a read-only key on `project`;
-- helpers that pin response shapes (`ANY_UUID`, `ANY_TIMESTAMP`).
+- helpers that pin response shapes (`ANY_UUID`, `ANY_TIMESTAMP`, `ANY_HASH`, `ANY_SCORE`).
 
 Tests run against the embedded PostgreSQL (real pgvector, real HNSW) and the real local embedder.
 """
@@ -11,6 +11,7 @@ Tests run against the embedded PostgreSQL (real pgvector, real HNSW) and the rea
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import uuid
 
@@ -61,9 +62,42 @@ class _AnyHash:
         return "ANY_HASH"
 
 
+class _AnyScore:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, float | int) and not isinstance(other, bool) and 0 <= other <= 1
+
+    def __repr__(self) -> str:
+        return "ANY_SCORE"
+
+
 ANY_UUID = _AnyUUID()
 ANY_TIMESTAMP = _AnyTimestamp()
 ANY_HASH = _AnyHash()
+ANY_SCORE = _AnyScore()
+
+
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def _default_category_catalogue(request):
+    """Put back the default categories (created by a data migration) when they are missing.
+
+    A transactional test (live server, SDK tests) ends by flushing every table, which empties
+    the catalogue for whatever test runs next; no test should depend on the order tests ran in.
+    """
+    if request.node.get_closest_marker("django_db") is None and not (
+        _DB_FIXTURES & set(request.fixturenames)
+    ):
+        return
+    request.getfixturevalue("db")
+    from django.apps import apps
+
+    from memories.models import Category
+
+    if not Category.objects.filter(project=None).exists():
+        migration = importlib.import_module("memories.migrations.0002_default_categories")
+        migration.add_defaults(apps, None)
 
 
 def api_client(raw_key: str) -> APIClient:
