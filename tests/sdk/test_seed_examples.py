@@ -422,6 +422,20 @@ def test_guide_javascript_examples(js):
     assert Memory.objects.filter(user_id="alex").count() == 0
 
 
+def test_guide_javascript_batch_delete_as_written(js):
+    # 4.10 passes [{"memory_id": id}]; npm 3.x wraps each item again as {"memory_id": item}.
+    results = js(
+        call("add", "Plays football", {"user_id": "alex", "infer": False}),
+        call("add", "Loves to travel", {"user_id": "alex", "infer": False}),
+        call(
+            "batchDelete",
+            [{"memory_id": ref("0.results.0.id")}, {"memory_id": ref("1.results.0.id")}],
+        ),
+    )
+    assert results[2] == {"message": "Successfully deleted 2 memories"}
+    assert Memory.objects.count() == 0
+
+
 def test_guide_javascript_batch_update_as_written_loses_the_ids(js):
     # 4.9's JavaScript passes {"memory_id", text}; npm 3.x reads `memoryId`, so the ids never
     # reach the server. The idiomatic {memoryId, text} works (see test_mem0ai_js.py).
