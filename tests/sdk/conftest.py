@@ -194,19 +194,25 @@ def js_runner():
 def py1(legacy_runner, server):
     """Run calls with mem0ai 1.0.11: `py1(call(...), ...)` returns the list of results.
 
-    `py1.client(api_key=...)` returns what its constructor learnt (or raised).
+    `py1.client(api_key=..., **constructor_options)` returns what its constructor learnt (or
+    raised); `py1.job(calls, **constructor_options)` returns both.
     """
 
     class LegacyClient:
         def __call__(self, *calls: dict) -> list:
             return self.job(list(calls))["results"]
 
-        def client(self, api_key: str | None = None) -> dict:
-            return self.job([], api_key=api_key)["client"]
+        def client(self, api_key: str | None = None, **options: Any) -> dict:
+            return self.job([], api_key=api_key, **options)["client"]
 
-        def job(self, calls: list[dict], api_key: str | None = None) -> dict:
+        def job(self, calls: list[dict], api_key: str | None = None, **options: Any) -> dict:
             return legacy_runner.run(
-                {"api_key": api_key or server.api_key, "host": server.host, "calls": calls}
+                {
+                    "api_key": api_key or server.api_key,
+                    "host": server.host,
+                    "options": options,
+                    "calls": calls,
+                }
             )
 
     return LegacyClient()

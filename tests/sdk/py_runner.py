@@ -8,7 +8,8 @@ Reads jobs from stdin, one JSON object per line:
         {"method": "project.get"}
     ]}
 
-For each job it builds `MemoryClient(api_key=..., host=...)`, performs the calls in order and
+For each job it builds `MemoryClient(api_key=..., host=..., **options)` (`options` is optional,
+e.g. the org_id and project_id 1.0.x accepts), performs the calls in order and
 writes one line `@@RESULT {"client": {...}, "results": [...]}` to stdout. `client` holds what the
 constructor learnt from /v1/ping/ (or the error it raised). Each result is the value the method
 returned, or {"error": <exception class name>, "message": str(exception)}. `{"$ref": "i.key.0"}`
@@ -45,7 +46,7 @@ def error_of(exc):
 
 def run_job(job):
     try:
-        client = MemoryClient(api_key=job["api_key"], host=job["host"])
+        client = MemoryClient(api_key=job["api_key"], host=job["host"], **job.get("options", {}))
     except Exception as exc:  # the constructor pings: a bad key raises here
         return {"client": error_of(exc), "results": []}
     info = {

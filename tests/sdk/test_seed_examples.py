@@ -364,6 +364,40 @@ def test_guide_batch_update_and_delete(py1):
     assert Memory.objects.count() == 0
 
 
+# --- add memories API reference -------------------------------------------------------------------
+
+
+def test_add_reference_client_with_org_and_project(py1, server):
+    ids = {"org_id": server.project.organization.public_id, "project_id": server.project.public_id}
+    reply = py1.job(
+        [
+            call(
+                "add",
+                [
+                    {"role": "user", "content": "<user-message>"},
+                    {"role": "assistant", "content": "<assistant-response>"},
+                ],
+                user_id="<user-id>",
+                version="v2",
+                infer=False,
+            )
+        ],
+        **ids,
+    )
+    assert reply == {
+        "client": {**ids, "user_email": "owner@example.com"},
+        "results": [{"results": [added("<user-message>")]}],
+    }
+
+
+def test_add_reference_client_with_another_project_is_refused(py1, server):
+    assert py1.client(org_id=server.project.organization.public_id, project_id="proj_other") == {
+        "error": "ValueError",
+        "message": f"Error: This API key belongs to project {server.project.public_id}, "
+        "not proj_other.",
+    }
+
+
 # --- platform guide, npm client -------------------------------------------------------------------
 
 
