@@ -10,9 +10,12 @@ Tests run against the embedded PostgreSQL (real pgvector, real HNSW) and the rea
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import importlib
 import os
+import shutil
+import tempfile
 import uuid
 
 import pytest
@@ -21,7 +24,13 @@ from rest_framework.test import APIClient
 from memdash.models import Role
 from memdash.tenancy import create_api_key, get_or_create_project
 
-os.environ.setdefault("MEM0_TELEMETRY", "false")
+# The official Mem0 SDKs (tests/sdk) read these when they load, so they are set before any test
+# module can import one: no telemetry (with it, every SDK process also waits for the network at
+# exit) and a private config directory instead of ~/.mem0.
+MEM0_DIR = tempfile.mkdtemp(prefix="memdash-mem0-")
+os.environ["MEM0_TELEMETRY"] = "false"
+os.environ["MEM0_DIR"] = MEM0_DIR
+atexit.register(shutil.rmtree, MEM0_DIR, ignore_errors=True)
 
 
 class _AnyUUID:

@@ -6,12 +6,12 @@
   `tests/sdk/js/runner.mjs`) that takes one JSON job per line; `py1` and `js` send a job and
   return the client's results. Paying interpreter start-up once per session keeps the suite fast.
 
-Every test gets its own project and admin key (`server`) on the one live server.
+Every test gets its own project and admin key (`server`) on the one live server. The root
+conftest sets MEM0_TELEMETRY=false and a temporary MEM0_DIR before anything imports an SDK.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import queue
@@ -23,17 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Both SDKs read these when they load: no telemetry (with it, every process also waits seconds
-# at exit for the network), and a private config directory instead of ~/.mem0.
-_MEM0_DIR = tempfile.mkdtemp(prefix="memdash-mem0-")
-os.environ["MEM0_TELEMETRY"] = "false"
-os.environ["MEM0_DIR"] = _MEM0_DIR
-atexit.register(shutil.rmtree, _MEM0_DIR, ignore_errors=True)
+import pytest
 
-import pytest  # noqa: E402
-
-from memdash.models import ApiKey, Role  # noqa: E402
-from memdash.tenancy import create_api_key, get_or_create_project  # noqa: E402
+from memdash.models import ApiKey, Role
+from memdash.tenancy import create_api_key, get_or_create_project
+from tests.conftest import MEM0_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = Path(__file__).resolve().parent
@@ -41,23 +35,6 @@ LEGACY_PYTHON = ROOT / ".sdk" / "py-mem0-1.0.11" / "bin" / "python"
 JS_DIR = SDK_DIR / "js"
 MARKER = "@@RESULT "
 JOB_TIMEOUT = 120
-
-# 2024-07-20T12:00:00Z, a Saturday: memories added with this `timestamp` have fully pinned
-# created_at / updated_at / structured_attributes.
-JULY_20_2024 = 1721476800
-JULY_20_2024_ISO = "2024-07-20T12:00:00+00:00"
-JULY_20_2024_ATTRIBUTES = {
-    "year": 2024,
-    "month": 7,
-    "day": 20,
-    "hour": 12,
-    "minute": 0,
-    "day_of_week": "saturday",
-    "week_of_year": 29,
-    "day_of_year": 202,
-    "quarter": 3,
-    "is_weekend": True,
-}
 
 
 @dataclass
@@ -133,7 +110,7 @@ class Runner:
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             text=True,
-            env={**os.environ, "MEM0_TELEMETRY": "false", "MEM0_DIR": _MEM0_DIR},
+            env={**os.environ, "MEM0_TELEMETRY": "false", "MEM0_DIR": MEM0_DIR},
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
