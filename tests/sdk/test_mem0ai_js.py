@@ -133,10 +133,14 @@ def test_add_accepts_camel_case_options_and_filters(js):
         call("add", "Likes coffee", {"filters": {"userId": "bob"}, "infer": False}),
         call("getAll", {"filters": {"AND": [{"userId": "alex"}, {"runId": "r1"}]}}),
         call("getAll", {"filters": {"user_id": "bob"}}),
+        call("getAll", {"filters": {"userId": "*", "createdAt": {"gte": "2000-01-01"}}}),
+        call("getAll", {"filters": {"userId": "*", "createdAt": {"lt": "2000-01-01"}}}),
     )
     assert texts(results[2]) == ["Likes tea"]
     assert results[2]["results"][0]["sessionId"] == "r1"
     assert texts(results[3]) == ["Likes coffee"]
+    assert sorted(texts(results[4])) == ["Likes coffee", "Likes tea"]
+    assert results[5]["results"] == []
 
 
 def test_get_all_pages_with_absolute_links(js, server):
