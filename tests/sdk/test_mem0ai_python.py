@@ -82,6 +82,14 @@ def test_add_verbatim_attributes_user_and_assistant_messages(py_client):
     )
 
 
+def test_add_skips_exact_duplicates_in_the_same_scope(py_client):
+    assert py_client.add("Likes tea", user_id="alex", infer=False) == add_response("Likes tea")
+    assert py_client.add("Likes tea", user_id="alex", infer=False) == add_response()
+    assert py_client.add("Likes tea", user_id="bob", infer=False) == add_response("Likes tea")
+    system_only = [{"role": "system", "content": "Be kind."}]
+    assert py_client.add(system_only, user_id="alex", infer=False) == add_response()
+
+
 def test_get_pins_the_whole_memory_object(py_client):
     memory_id = add_one(py_client, "Likes tea", at=JULY_20_2024, user_id="alex", run_id="r1")
     assert py_client.get(memory_id) == {
