@@ -3,15 +3,19 @@
 - `project` (org "Acme") with `api_key` (admin) and `api` (an API client using it);
 - `other_project` (org "Globex") with `other_api`: the outsider for tenancy tests;
 - `viewer_api`: a read-only key on `project`;
-- helpers that pin response shapes (`ANY_UUID`, `ANY_TIMESTAMP`).
+- helpers that pin response shapes (`ANY_UUID`, `ANY_TIMESTAMP`, `ANY_HASH`, `ANY_SCORE`).
 
 Tests run against the embedded PostgreSQL (real pgvector, real HNSW) and the real local embedder.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import importlib
 import os
+import shutil
+import tempfile
 import uuid
 
 import pytest
@@ -20,7 +24,13 @@ from rest_framework.test import APIClient
 from memdash.models import Role
 from memdash.tenancy import create_api_key, get_or_create_project
 
-os.environ.setdefault("MEM0_TELEMETRY", "false")
+# The official Mem0 SDKs (tests/sdk) read these when they load, so they are set before any test
+# module can import one: no telemetry (with it, every SDK process also waits for the network at
+# exit) and a private config directory instead of ~/.mem0.
+MEM0_DIR = tempfile.mkdtemp(prefix="memdash-mem0-")
+os.environ["MEM0_TELEMETRY"] = "false"
+os.environ["MEM0_DIR"] = MEM0_DIR
+atexit.register(shutil.rmtree, MEM0_DIR, ignore_errors=True)
 
 
 def pytest_configure(config):
@@ -72,9 +82,42 @@ class _AnyHash:
         return "ANY_HASH"
 
 
+class _AnyScore:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, float | int) and not isinstance(other, bool) and 0 <= other <= 1
+
+    def __repr__(self) -> str:
+        return "ANY_SCORE"
+
+
 ANY_UUID = _AnyUUID()
 ANY_TIMESTAMP = _AnyTimestamp()
 ANY_HASH = _AnyHash()
+ANY_SCORE = _AnyScore()
+
+
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def _default_category_catalogue(request):
+    """Put back the default categories (created by a data migration) when they are missing.
+
+    A transactional test (live server, SDK tests) ends by flushing every table, which empties
+    the catalogue for whatever test runs next; no test should depend on the order tests ran in.
+    """
+    if request.node.get_closest_marker("django_db") is None and not (
+        _DB_FIXTURES & set(request.fixturenames)
+    ):
+        return
+    request.getfixturevalue("db")
+    from django.apps import apps
+
+    from memories.models import Category
+
+    if not Category.objects.filter(project=None).exists():
+        migration = importlib.import_module("memories.migrations.0002_default_categories")
+        migration.add_defaults(apps, None)
 
 
 def api_client(raw_key: str) -> APIClient:

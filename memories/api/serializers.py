@@ -252,13 +252,21 @@ class BatchRequest(serializers.Serializer):
                         ]
                     }
                 )
-            data = {
-                **data,
-                "memories": [
-                    {"memory_id": i} if isinstance(i, str) else i for i in data["memories"]
-                ],
-            }
+            data = {**data, "memories": [_batch_item(item) for item in data["memories"]]}
         return super().to_internal_value(data)
+
+
+def _batch_item(item: Any) -> Any:
+    """A batch entry as clients send it: a bare id, {"memory_id": id, ...}, or the npm client's
+    batchDelete given the docs' [{"memory_id": id}], which it wraps again into
+    {"memory_id": {"memory_id": id}}."""
+    if isinstance(item, str):
+        return {"memory_id": item}
+    if isinstance(item, dict) and isinstance(item.get("memory_id"), dict):
+        inner = item["memory_id"]
+        if set(inner) == {"memory_id"} and isinstance(inner["memory_id"], str):
+            return {**item, "memory_id": inner["memory_id"]}
+    return item
 
 
 class FeedbackRequest(serializers.Serializer):
