@@ -585,3 +585,34 @@ def finish_event(
 
 def max_memory_chars() -> int:
     return settings.MEMDASH_MAX_MEMORY_CHARS
+
+
+def reembed_memories(
+    *, only_stale: bool = True, batch_size: int = 256, dry_run: bool = False
+) -> tuple[int, str]:
+    """Recompute embeddings with the configured embedder, in keyset-ordered batches.
+
+    With `only_stale`, only memories embedded by another model are touched, so an interrupted
+    run can simply be started again. Returns (memories re-embedded, model name).
+    """
+    model = embeddings.get_embedder().name
+    pending = Memory.objects.all()
+    if only_stale:
+        pending = pending.exclude(embedding_model=model)
+    if dry_run:
+        return pending.count(), model
+    done = 0
+    last_id = None
+    while True:
+        batch = pending.order_by("id")
+        if last_id is not None:
+            batch = batch.filter(id__gt=last_id)
+        rows = list(batch.only("id", "memory")[:batch_size])
+        if not rows:
+            return done, model
+        for memory, vector in zip(rows, embeddings.embed([m.memory for m in rows]), strict=True):
+            memory.embedding = vector
+            memory.embedding_model = model
+        Memory.objects.bulk_update(rows, ["embedding", "embedding_model"])
+        done += len(rows)
+        last_id = rows[-1].id

@@ -335,7 +335,10 @@ def memory_payload(
     if score is not None:
         data["score"] = round(score, 6)
     if fields:
-        data = {key: value for key, value in data.items() if key in fields or key == "id"}
+        # `id` and a search's `score` always stay: results are useless without them.
+        data = {
+            key: value for key, value in data.items() if key in fields or key in ("id", "score")
+        }
     return data
 
 

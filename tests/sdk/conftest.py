@@ -150,7 +150,8 @@ class Runner:
 @pytest.fixture(scope="session")
 def legacy_runner():
     if not LEGACY_PYTHON.exists():
-        pytest.skip("mem0ai 1.0.11 is not installed: run `make sdk`")
+        # A failure, not a skip: a compatibility suite that quietly skips proves nothing.
+        pytest.fail("mem0ai 1.0.11 is not installed: run `make sdk`")
     runner = Runner(
         [str(LEGACY_PYTHON), str(SDK_DIR / "py_runner.py")], cwd=SDK_DIR, name="mem0ai 1.0.11"
     )
@@ -161,7 +162,7 @@ def legacy_runner():
 @pytest.fixture(scope="session")
 def js_runner():
     if not (JS_DIR / "node_modules" / "mem0ai").exists() or not shutil.which("node"):
-        pytest.skip("npm mem0ai is not installed: run `make sdk`")
+        pytest.fail("npm mem0ai is not installed: run `make sdk`")
     runner = Runner(["node", str(JS_DIR / "runner.mjs")], cwd=JS_DIR, name="npm mem0ai")
     yield runner
     runner.close()

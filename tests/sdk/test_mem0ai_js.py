@@ -330,10 +330,11 @@ def test_project_update_keeps_category_names_verbatim(js, server):
     }
 
 
-def test_infer_true_raises_a_clear_error(js):
+def test_infer_true_without_an_llm_raises_a_clear_error(js):
     (result,) = js(call("add", "I like tea", {"user_id": "alex"}))
     assert result == error(
         "MemoryError",
-        "Memory inference (infer=true) is not available on this server yet; "
-        "send infer=false to store messages verbatim.",
+        "Memory inference (infer=true) needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
+        "any OpenAI-compatible server) on the memdash server, or send infer=false to store "
+        "messages verbatim.",
     )

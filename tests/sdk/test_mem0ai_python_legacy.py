@@ -280,10 +280,11 @@ def test_update_with_a_timestamp_back_dates_the_memory(py1):
     assert results[1]["created_at"] == "2024-07-21T12:00:00+00:00"
 
 
-def test_infer_true_raises_a_clear_error(py1):
+def test_infer_true_without_an_llm_raises_a_clear_error(py1):
     (result,) = py1(call("add", "I like tea", user_id="alex"))
     assert result == {
         "error": "MemoryError",
-        "message": "Memory inference (infer=true) is not available on this server yet; "
-        "send infer=false to store messages verbatim.",
+        "message": "Memory inference (infer=true) needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
+        "any OpenAI-compatible server) on the memdash server, or send infer=false to store "
+        "messages verbatim.",
     }

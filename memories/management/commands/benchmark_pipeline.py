@@ -16,19 +16,33 @@ import uuid
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from memdash.tenancy import create_api_key, get_or_create_project
+from memdash.tenancy import get_or_create_project
 from memories import llm, pipeline
 from memories.models import Event, Memory
 from memories.services import Message, Scope
 
-FOODS = ["sushi", "tacos", "pizza", "ramen", "curry", "falafel", "pho", "paella", "dumplings", "burritos"]
+FOODS = [
+    "sushi",
+    "tacos",
+    "pizza",
+    "ramen",
+    "curry",
+    "falafel",
+    "pho",
+    "paella",
+    "dumplings",
+    "burritos",
+]
 SPORTS = ["tennis", "climbing", "running", "chess", "yoga", "rowing", "cycling", "judo"]
 
 
 def conversation(i: int) -> list[dict]:
     food, sport = FOODS[i % len(FOODS)], SPORTS[i % len(SPORTS)]
     return [
-        {"role": "user", "content": f"I really like {food} and I play {sport} every week (note {i})."},
+        {
+            "role": "user",
+            "content": f"I really like {food} and I play {sport} every week (note {i}).",
+        },
         {"role": "assistant", "content": f"Great, I'll remember you like {food} and {sport}."},
     ]
 
@@ -37,7 +51,12 @@ def facts_for(prompt: str) -> dict:
     line = next(line for line in prompt.splitlines() if line.startswith("[1] "))
     words = line.split()
     food, sport = words[words.index("like") + 1], words[words.index("play") + 1]
-    return {"facts": [{"text": f"Likes {food}", "message": 1}, {"text": f"Plays {sport} weekly", "message": 1}]}
+    return {
+        "facts": [
+            {"text": f"Likes {food}", "message": 1},
+            {"text": f"Plays {sport} weekly", "message": 1},
+        ]
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -49,22 +68,43 @@ class Command(BaseCommand):
     help = "Benchmark the extraction pipeline (overhead per add, async throughput) with an instant fake LLM."
 
     def add_arguments(self, parser):
-        parser.add_argument("--adds", type=int, default=200, help="inline adds for the overhead figures")
-        parser.add_argument("--async-adds", type=int, default=200, help="queued adds per throughput run")
-        parser.add_argument("--users", type=int, default=20, help="distinct users the adds spread over")
-        parser.add_argument("--workers", default="1,2", help="worker counts to measure throughput with")
-        parser.add_argument("--broker", default="", help="broker URL for the throughput runs (default: Redis on 127.0.0.1 if up, else the database)")
-        parser.add_argument("--json", dest="json_path", default="", help="also write the figures to this file")
+        parser.add_argument(
+            "--adds", type=int, default=200, help="inline adds for the overhead figures"
+        )
+        parser.add_argument(
+            "--async-adds", type=int, default=200, help="queued adds per throughput run"
+        )
+        parser.add_argument(
+            "--users", type=int, default=20, help="distinct users the adds spread over"
+        )
+        parser.add_argument(
+            "--workers", default="1,2", help="worker counts to measure throughput with"
+        )
+        parser.add_argument(
+            "--broker",
+            default="",
+            help="broker URL for the throughput runs (default: Redis on 127.0.0.1 if up, else the database)",
+        )
+        parser.add_argument(
+            "--json", dest="json_path", default="", help="also write the figures to this file"
+        )
 
     def handle(self, *args, adds, async_adds, users, workers, broker, json_path, **options):
         from tests.fakes.llm import FakeLLM
 
         fake = FakeLLM().start()
         fake.on("extract facts", reply=facts_for)
-        fake.on("categorize memories", reply=lambda prompt: {"categories": [["food"] for line in prompt.splitlines() if line[:1].isdigit()]})
+        fake.on(
+            "categorize memories",
+            reply=lambda prompt: {
+                "categories": [["food"] for line in prompt.splitlines() if line[:1].isdigit()]
+            },
+        )
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = fake.base_url, "bench"
         settings.MEMDASH_LLM_MAX_RETRIES = 0
-        project = get_or_create_project(f"bench-pipeline-{uuid.uuid4().hex[:6]}", organization="bench")
+        project = get_or_create_project(
+            f"bench-pipeline-{uuid.uuid4().hex[:6]}", organization="bench"
+        )
         report = {"inline": self.inline(project, adds, users), "async": []}
         for count in [int(n) for n in workers.split(",") if n.strip()]:
             report["async"].append(self.throughput(project, fake, async_adds, users, count, broker))
@@ -98,10 +138,15 @@ class Command(BaseCommand):
                 event = pipeline.run_add_event(event.pk)
                 timings.append(time.perf_counter() - started)
                 calls.append(event.metadata["llm"]["calls"])
-                tokens.append(event.metadata["llm"]["prompt_tokens"] + event.metadata["llm"]["completion_tokens"])
+                tokens.append(
+                    event.metadata["llm"]["prompt_tokens"]
+                    + event.metadata["llm"]["completion_tokens"]
+                )
         finally:
             llm.chat_json = original
-        overhead = [(t - l) * 1000 for t, l in zip(timings, llm_times, strict=True)]
+        overhead = [
+            (total - in_llm) * 1000 for total, in_llm in zip(timings, llm_times, strict=True)
+        ]
         total = [t * 1000 for t in timings]
         return {
             "adds": adds,
@@ -115,7 +160,9 @@ class Command(BaseCommand):
             "memories_written": Memory.objects.for_project(project).count(),
         }
 
-    def throughput(self, project, fake, adds: int, users: int, worker_count: int, broker: str) -> dict:
+    def throughput(
+        self, project, fake, adds: int, users: int, worker_count: int, broker: str
+    ) -> dict:
         from memdash.celery import app
         from memories import tasks
         from tests.workers import REDIS_URL, Worker, use_broker
@@ -124,14 +171,19 @@ class Command(BaseCommand):
         # A queue of its own, so a running `make run` worker does not take these tasks.
         queue = f"memdash-bench-{uuid.uuid4().hex[:6]}"
         settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = queue
-        runners = [Worker(broker=broker, llm_base_url=fake.base_url, concurrency=1).start() for _ in range(worker_count)]
+        runners = [
+            Worker(broker=broker, llm_base_url=fake.base_url, concurrency=1).start()
+            for _ in range(worker_count)
+        ]
         try:
             with use_broker(broker):
                 app.connection_for_write().ensure_connection(max_retries=3)
                 events = []
                 for i in range(adds):
                     add = pipeline.AddInput(
-                        messages=[Message(m["role"], m["content"]) for m in conversation(10_000 + i)],
+                        messages=[
+                            Message(m["role"], m["content"]) for m in conversation(10_000 + i)
+                        ],
                         scope=Scope(user_id=f"async-user-{i % users}"),
                     )
                     events.append(pipeline.create_add_event(project, add, actor="benchmark"))
@@ -160,10 +212,18 @@ class Command(BaseCommand):
         out = self.stdout.write
         out("Extraction pipeline, scripted LLM answering instantly")
         out(f"  inline adds: {inline['adds']}, memories written: {inline['memories_written']}")
-        out(f"  pipeline overhead per add (excl. LLM calls): p50 {inline['overhead_ms_p50']} ms, p95 {inline['overhead_ms_p95']} ms")
-        out(f"  total per add (incl. loopback LLM calls):    p50 {inline['total_ms_p50']} ms, p95 {inline['total_ms_p95']} ms")
-        out(f"  LLM calls per add: {inline['llm_calls_per_add']} (distribution {inline['llm_calls_distribution']})")
-        out(f"  LLM tokens per add (prompt + completion, as the fake counts them): {inline['llm_tokens_per_add']}")
+        out(
+            f"  pipeline overhead per add (excl. LLM calls): p50 {inline['overhead_ms_p50']} ms, p95 {inline['overhead_ms_p95']} ms"
+        )
+        out(
+            f"  total per add (incl. loopback LLM calls):    p50 {inline['total_ms_p50']} ms, p95 {inline['total_ms_p95']} ms"
+        )
+        out(
+            f"  LLM calls per add: {inline['llm_calls_per_add']} (distribution {inline['llm_calls_distribution']})"
+        )
+        out(
+            f"  LLM tokens per add (prompt + completion, as the fake counts them): {inline['llm_tokens_per_add']}"
+        )
         for run in report["async"]:
             out(
                 f"  async throughput, {run['workers']} worker(s) x 1 process, {run['broker']} broker: "
