@@ -159,12 +159,8 @@ class _Compiler:
             if value is not None and not negated:
                 self.positive = True
             return _entity_eq(name, value)
-        if not value:
-            raise FilterError(f"{name}: an operator object needs at least one operator")
         q = Q()
-        for op, operand in value.items():
-            if op not in ENTITY_OPS:
-                raise _unknown_op(name, op, ENTITY_OPS)
+        for op, operand in _operators(name, value, ENTITY_OPS):
             if op == "eq":
                 q &= _entity_eq(name, operand)
                 self.positive |= operand is not None and not negated
@@ -240,13 +236,8 @@ def parse_when(value: Any, key: str) -> tuple[dt.datetime, bool]:
 
 
 def _datetime_condition(key: str, column: str, value: Any) -> Q:
-    ops = value if isinstance(value, dict) else {"eq": value}
-    if not ops:
-        raise FilterError(f"{key}: an operator object needs at least one operator")
     q = Q()
-    for op, operand in ops.items():
-        if op not in DATE_OPS:
-            raise _unknown_op(key, op, DATE_OPS)
+    for op, operand in _operators(key, value, DATE_OPS, bare="eq"):
         if op == "in":
             q &= _combine(
                 [_moment_eq(key, column, v) for v in _as_list(operand, f"{key}.in")], and_=False
@@ -281,13 +272,8 @@ def _moment_eq(key: str, column: str, value: Any) -> Q:
 
 
 def _date_condition(key: str, column: str, value: Any) -> Q:
-    ops = value if isinstance(value, dict) else {"eq": value}
-    if not ops:
-        raise FilterError(f"{key}: an operator object needs at least one operator")
     q = Q()
-    for op, operand in ops.items():
-        if op not in DATE_OPS:
-            raise _unknown_op(key, op, DATE_OPS)
+    for op, operand in _operators(key, value, DATE_OPS, bare="eq"):
         if op == "in":
             days = [_day(v, key) for v in _as_list(operand, f"{key}.in")]
             q &= Q(**{f"{column}__in": days})
@@ -316,13 +302,8 @@ def _day(value: Any, key: str) -> dt.date:
 
 
 def _text_condition(key: str, value: Any) -> Q:
-    ops = value if isinstance(value, dict) else {"icontains": value}
-    if not ops:
-        raise FilterError(f"{key}: an operator object needs at least one operator")
     q = Q()
-    for op, operand in ops.items():
-        if op not in TEXT_OPS:
-            raise _unknown_op(key, op, TEXT_OPS)
+    for op, operand in _operators(key, value, TEXT_OPS, bare="icontains"):
         if not isinstance(operand, str) or not operand:
             raise FilterError(f"{key}.{op} must be a non-empty string")
         q &= Q(**{f"memory__{op}": operand})
@@ -336,12 +317,8 @@ def _categories_condition(value: Any) -> Q:
     if not isinstance(value, dict):
         names = value if isinstance(value, list) else [value]
         return _categories_in(names)
-    if not value:
-        raise FilterError("categories: an operator object needs at least one operator")
     q = Q()
-    for op, operand in value.items():
-        if op not in CATEGORY_OPS:
-            raise _unknown_op("categories", op, CATEGORY_OPS)
+    for op, operand in _operators("categories", value, CATEGORY_OPS):
         if op == "in":
             q &= _categories_in(_as_list(operand, "categories.in"))
         else:
@@ -423,6 +400,19 @@ def _memory_ids_condition(value: Any) -> Q:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _operators(
+    key: str, value: Any, allowed: Iterable[str], *, bare: str | None = None
+) -> list[tuple[str, Any]]:
+    """The (operator, operand) pairs of a condition; a bare value means the `bare` operator."""
+    ops = value if isinstance(value, dict) or bare is None else {bare: value}
+    if not ops:
+        raise FilterError(f"{key}: an operator object needs at least one operator")
+    for op in ops:
+        if op not in allowed:
+            raise _unknown_op(key, op, allowed)
+    return list(ops.items())
 
 
 def _as_list(value: Any, key: str) -> list:
