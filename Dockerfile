@@ -1,0 +1,18 @@
+# Production image: gunicorn for the web, the same image for Celery workers and beat.
+# (Docker cannot run on the development machines; see README "Production".)
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY requirements.lock ./
+RUN pip install --no-cache-dir uv==0.13.9 \
+ && uv pip install --system --no-cache -r requirements.lock
+
+COPY . .
+RUN SECRET_KEY=build DATABASE_URL=postgresql://build@localhost/build python manage.py collectstatic --noinput -v0
+
+RUN useradd --system --uid 1000 memdash
+USER memdash
+EXPOSE 8000
+CMD ["gunicorn", "memdash.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "120", "--access-logfile", "-"]
