@@ -323,7 +323,10 @@ def test_an_event_whose_worker_was_killed_is_recovered(fake_llm, api_http, fake_
                 broker=REDIS_URL, llm_base_url=fake_llm_server.base_url, env=stale
             ).start()
             try:
-                event = api_http.wait_event(event_id)
+                event = api_http.wait_event(event_id, timeout=90)
+            except AssertionError:
+                print(second.output())  # shown with the failure
+                raise
             finally:
                 second.stop()
     finally:
