@@ -405,122 +405,27 @@ def category_choices(project, custom: list[dict] | None) -> list[tuple[str, str]
 
 
 def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Event:
-    now = timezone.now()
-    created_at = add.created_at or now
-    model_name = embeddings.get_embedder().name
-    input_messages = event.payload["messages"]
+    """Write the plan in one transaction, unless another delivery of the task already did."""
+    writer = _Writer(event, add)
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
         if locked.status != Event.Status.RUNNING:
-            # Another delivery of the same task finished it first.
             return locked
-        targets = {
-            str(m.pk): m
-            for m in Memory.objects.select_for_update().filter(
-                pk__in=[c.target.pk for c in plan.changes if c.target is not None]
-            )
-        }
-        results: list[dict] = []
-        history: list[MemoryHistory] = []
-        notifications: list[dict] = []
-        new_memories: list[Memory] = []
+        targets = Memory.objects.select_for_update().in_bulk(
+            [c.target.pk for c in plan.changes if c.target is not None]
+        )
         for change in plan.changes:
             if change.event == "ADD":
-                memory = Memory(
-                    project=event.project,
-                    memory=change.text,
-                    hash=memory_hash(change.text),
-                    metadata=add.metadata,
-                    categories=change.categories,
-                    immutable=add.immutable,
-                    expiration_date=add.expiration_date,
-                    created_at=created_at,
-                    updated_at=created_at,
-                    embedding=change.embedding,
-                    embedding_model=model_name,
-                    role=change.role,
-                    actor_id=change.actor_id,
-                    source_event=event,
-                    **change.scope,
-                )
-                new_memories.append(memory)
-                history.append(
-                    history_row(
-                        memory,
-                        "ADD",
-                        old=None,
-                        new=memory.memory,
-                        actor="pipeline",
-                        event=event,
-                        input=input_messages,
-                    )
-                )
-                results.append(added_result(memory))
-                notifications.append(webhooks.memory_change("ADD", memory))
-                if change.categories:
-                    notifications.append(webhooks.categorize_change(memory))
-                continue
-            memory = targets.get(str(change.target.pk))
-            if memory is None:
+                writer.add(change)
+            elif (memory := targets.get(change.target.pk)) is None:
                 continue  # deleted since the plan was made
-            if change.event == "UPDATE":
-                old = memory.memory
-                memory.memory = change.text
-                memory.hash = memory_hash(change.text)
-                memory.embedding = change.embedding
-                memory.embedding_model = model_name
-                memory.categories = change.categories if change.categories else memory.categories
-                memory.updated_at = now
-                memory.save(
-                    update_fields=[
-                        "memory",
-                        "hash",
-                        "embedding",
-                        "embedding_model",
-                        "categories",
-                        "updated_at",
-                    ]
-                )
-                history.append(
-                    history_row(
-                        memory,
-                        "UPDATE",
-                        old=old,
-                        new=memory.memory,
-                        actor="pipeline",
-                        event=event,
-                        input=input_messages,
-                    )
-                )
-                results.append({**added_result(memory, "UPDATE"), "previous_memory": old})
-                notifications.append(webhooks.memory_change("UPDATE", memory))
-                if change.categories:
-                    notifications.append(webhooks.categorize_change(memory))
+            elif change.event == "UPDATE":
+                writer.update(memory, change)
             else:
-                history.append(
-                    history_row(
-                        memory,
-                        "DELETE",
-                        old=memory.memory,
-                        new=None,
-                        actor="pipeline",
-                        event=event,
-                        input=input_messages,
-                    )
-                )
-                results.append(added_result(memory, "DELETE"))
-                notifications.append(webhooks.memory_change("DELETE", memory))
-                memory.delete()
-        Memory.objects.bulk_create(new_memories)
-        MemoryHistory.objects.bulk_create(history)
-        touch_entities(
-            event.project,
-            (
-                dict(zip(SCOPE_FIELDS, (getattr(m, f) for f in SCOPE_FIELDS), strict=True))
-                for m in new_memories
-            ),
-            at=now,
-        )
+                writer.delete(memory)
+        Memory.objects.bulk_create(writer.new_memories)
+        MemoryHistory.objects.bulk_create(writer.history)
+        touch_entities(event.project, (m.scope() for m in writer.new_memories), at=writer.now)
         locked.metadata = {
             **locked.metadata,
             "llm": usage.as_dict(),
@@ -528,6 +433,91 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
             "ignored": plan.ignored,
         }
         locked.save(update_fields=["metadata"])
-        finish_event(locked, results=results)
-        webhooks.notify_on_commit(event.project_id, notifications)
+        finish_event(locked, results=writer.results)
+        webhooks.notify_on_commit(event.project_id, writer.notifications)
     return locked
+
+
+class _Writer:
+    """Collects the rows, results and webhook notifications of one plan's changes."""
+
+    def __init__(self, event: Event, add: AddInput):
+        self.event = event
+        self.add_input = add
+        self.now = timezone.now()
+        self.model_name = embeddings.get_embedder().name
+        self.input_messages = event.payload["messages"]
+        self.new_memories: list[Memory] = []
+        self.history: list[MemoryHistory] = []
+        self.results: list[dict] = []
+        self.notifications: list[dict] = []
+
+    def _record(self, memory: Memory, action: str, *, old: str | None, result: dict) -> None:
+        new = memory.memory if action != "DELETE" else None
+        self.history.append(
+            history_row(
+                memory,
+                action,
+                old=old,
+                new=new,
+                actor="pipeline",
+                event=self.event,
+                input=self.input_messages,
+            )
+        )
+        self.results.append(result)
+        self.notifications.append(webhooks.memory_change(action, memory))
+        if action != "DELETE" and memory.categories:
+            self.notifications.append(webhooks.categorize_change(memory))
+
+    def add(self, change: Change) -> None:
+        add = self.add_input
+        created_at = add.created_at or self.now
+        memory = Memory(
+            project=self.event.project,
+            memory=change.text,
+            hash=memory_hash(change.text),
+            metadata=add.metadata,
+            categories=change.categories,
+            immutable=add.immutable,
+            expiration_date=add.expiration_date,
+            created_at=created_at,
+            updated_at=created_at,
+            embedding=change.embedding,
+            embedding_model=self.model_name,
+            role=change.role,
+            actor_id=change.actor_id,
+            source_event=self.event,
+            **change.scope,
+        )
+        self.new_memories.append(memory)
+        self._record(memory, "ADD", old=None, result=added_result(memory))
+
+    def update(self, memory: Memory, change: Change) -> None:
+        old = memory.memory
+        memory.memory = change.text
+        memory.hash = memory_hash(change.text)
+        memory.embedding = change.embedding
+        memory.embedding_model = self.model_name
+        memory.categories = change.categories or memory.categories
+        memory.updated_at = self.now
+        memory.save(
+            update_fields=[
+                "memory",
+                "hash",
+                "embedding",
+                "embedding_model",
+                "categories",
+                "updated_at",
+            ]
+        )
+        self._record(
+            memory,
+            "UPDATE",
+            old=old,
+            result={**added_result(memory, "UPDATE"), "previous_memory": old},
+        )
+
+    def delete(self, memory: Memory) -> None:
+        self._record(memory, "DELETE", old=memory.memory, result=added_result(memory, "DELETE"))
+        memory.delete()
