@@ -205,7 +205,9 @@ class _Bench:
         path = "/v3/memories/"
         found = len_of("results")
         app = self.dataset.apps[0]
-        app_rows = Memory.objects.for_project(self.dataset.project).filter(app_id=app).count()
+        app_rows = (
+            Memory.objects.for_project(self.dataset.project).unexpired().filter(app_id=app).count()
+        )
         deep = max(1, min(20, (app_rows - 1) // DEFAULT_PAGE_SIZE + 1))
         busy = self.busy_users(minimum=51)
         month_ago = (timezone.now() - dt.timedelta(days=30)).date().isoformat()
@@ -442,9 +444,10 @@ class _Bench:
         return self.rng.choice(self.dataset.facts).category
 
     def busy_users(self, minimum: int) -> list[str]:
-        """Users with at least `minimum` memories (a second page of 50 needs 51)."""
+        """Users with at least `minimum` visible memories (a second page of 50 needs 51)."""
         rows = (
             Memory.objects.for_project(self.dataset.project)
+            .unexpired()
             .filter(user_id__isnull=False)
             .values("user_id")
             .annotate(n=Count("id"))

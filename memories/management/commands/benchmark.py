@@ -59,7 +59,10 @@ class Command(BaseCommand):
             groups=groups,
             seed=opts["seed"],
         )
-        results = measuring.run(dataset, options, log)
+        try:
+            results = measuring.run(dataset, options, log)
+        except measuring.BenchmarkError as exc:
+            raise CommandError(str(exc)) from exc
         env = report.environment()
         self.stdout.write(report.format_report(dataset, env, results))
         if opts["json_path"]:
