@@ -1,10 +1,17 @@
 """Semantic + keyword search over one project's memories.
 
-The candidate set is the caller's scope (filters, expiry). Small scopes (the usual case: one
-user's memories) are ranked exactly with a sequential cosine sort over the scope's btree
-index; large scopes go through the HNSW index with pgvector's iterative scan, because HNSW
-applies filters only after the index scan and would otherwise return too few rows. Keyword
-matches from the full-text index join the candidates and boost their score.
+The candidate set is the caller's scope (filters, expiry), counted up to
+MEMDASH_EXACT_SEARCH_LIMIT rows to pick one of two rankings:
+
+- Small scopes (the usual case: one user's memories) are ranked exactly, in one query: the
+  scope's btree finds its rows, each gets its cosine distance and, when it matches any query
+  word, its keyword rank, and the best `pool` rows of either ranking become candidates. The
+  full-text index is deliberately not used there: intersecting a common word's posting list
+  (a tenth of the table for "user") with a scope of a hundred rows costs more than ranking the
+  hundred rows.
+- Large scopes go through the HNSW index with pgvector's iterative scan, because HNSW applies
+  filters only after the index scan and would otherwise return too few rows. Keyword matches
+  from the full-text index join the candidates and boost their score.
 
 score = semantic + (1 - semantic) * keyword, with semantic = cosine similarity clamped to
 [0, 1] and keyword = ts_rank_cd normalised to [0, 1); so scores stay in [0, 1], and a keyword
@@ -19,7 +26,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import ExpressionWrapper, F, FloatField, Q, Value
+from django.db.models import Case, F, FloatField, Q, When, Window
+from django.db.models.functions import RowNumber
 from pgvector.django import CosineDistance
 
 from memories import embeddings
@@ -55,20 +63,17 @@ def search_memories(
     size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
     if size == 0:
         return []
+    words = _WORD.findall(query.lower())[:MAX_QUERY_WORDS] if keyword else []
     if capped:
-        semantic = _approximate_candidates(scope, vector, pool)
+        candidates = _approximate_candidates(scope, vector, words, pool)
     else:
-        semantic = _exact_candidates(scope, vector, min(pool, size))
-    hits = {m.pk: SearchHit(m, 0.0, _similarity(m.distance), 0.0) for m in semantic}
-    if keyword:
-        for memory in _keyword_candidates(scope, vector, query, pool):
-            hit = hits.setdefault(
-                memory.pk, SearchHit(memory, 0.0, _similarity(memory.distance), 0.0)
-            )
-            hit.keyword = float(memory.rank)
-    for hit in hits.values():
-        hit.score = min(1.0, hit.semantic + (1.0 - hit.semantic) * hit.keyword)
-    ranked = sorted(hits.values(), key=lambda h: (-h.score, -h.memory.created_at.timestamp()))
+        candidates = _exact_candidates(scope, vector, words, pool)
+    hits = []
+    for memory in candidates:
+        semantic = _similarity(memory.distance)
+        score = min(1.0, semantic + (1.0 - semantic) * memory.keyword)
+        hits.append(SearchHit(memory, score, semantic, memory.keyword))
+    ranked = sorted(hits, key=lambda h: (-h.score, -h.memory.created_at.timestamp()))
     return [h for h in ranked if h.score >= threshold][:top_k]
 
 
@@ -76,42 +81,57 @@ def _similarity(distance: float) -> float:
     return max(0.0, min(1.0, 1.0 - float(distance)))
 
 
-def _exact_candidates(scope, vector, limit: int) -> list[Memory]:
-    # Adding 0 keeps the planner from ordering through the HNSW index (which filters after the
-    # scan); the scope's btree finds the rows and a top-N sort ranks them exactly.
-    distance = CosineDistance("embedding", vector)
-    return list(
-        scope.annotate(distance=distance)
-        .order_by(ExpressionWrapper(distance + Value(0.0), output_field=FloatField()))
-        .defer("embedding", "search_vector")[:limit]
+def _any_word(words: list[str]) -> SearchQuery:
+    # websearch syntax never raises on odd input; "or" makes any word count as a match.
+    return SearchQuery(" or ".join(words), config=TEXT_SEARCH_CONFIG, search_type="websearch")
+
+
+def _rank(ts_query: SearchQuery) -> Case:
+    """ts_rank_cd of the rows matching `ts_query` (normalised to [0, 1)), NULL for the others."""
+    rank = SearchRank(F("search_vector"), ts_query, normalization=32, cover_density=True)
+    return Case(When(search_vector=ts_query, then=rank), output_field=FloatField())
+
+
+def _exact_candidates(scope, vector, words: list[str], limit: int) -> list[Memory]:
+    """The `limit` nearest rows plus the `limit` best keyword matches, ranked over the whole
+    scope in one query. Each row gets `distance` and `keyword` (0 unless a keyword candidate)."""
+    rows = scope.annotate(
+        distance=CosineDistance("embedding", vector),
+        semantic_place=Window(RowNumber(), order_by=F("distance").asc()),
     )
+    wanted = Q(semantic_place__lte=limit)
+    if words:
+        rows = rows.annotate(
+            rank=_rank(_any_word(words)),
+            keyword_place=Window(RowNumber(), order_by=F("rank").desc(nulls_last=True)),
+        )
+        wanted |= Q(keyword_place__lte=limit, rank__isnull=False)
+    memories = list(rows.filter(wanted).without_vectors().order_by())
+    for memory in memories:
+        counted = words and memory.rank is not None and memory.keyword_place <= limit
+        memory.keyword = float(memory.rank) if counted else 0.0
+    return memories
 
 
-def _approximate_candidates(scope, vector, limit: int) -> list[Memory]:
+def _approximate_candidates(scope, vector, words: list[str], limit: int) -> list[Memory]:
+    """HNSW's `limit` nearest rows plus the `limit` best keyword matches of the scope."""
+    distance = CosineDistance("embedding", vector)
     with transaction.atomic(), connection.cursor() as cursor:
         # relaxed_order keeps scanning the graph until enough rows pass the filters.
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(limit, 40))])
-        rows = list(
-            scope.annotate(distance=CosineDistance("embedding", vector))
-            .order_by("distance")
-            .defer("embedding", "search_vector")[:limit]
+        nearest = scope.annotate(distance=distance).order_by("distance").without_vectors()
+        found = {m.pk: m for m in nearest[:limit]}
+    for memory in found.values():
+        memory.keyword = 0.0
+    if words:
+        ts_query = _any_word(words)
+        best = (
+            scope.filter(search_vector=ts_query)
+            .annotate(distance=distance, rank=_rank(ts_query))
+            .order_by("-rank")
+            .without_vectors()[:limit]
         )
-    return sorted(rows, key=lambda m: m.distance)
-
-
-def _keyword_candidates(scope, vector, query: str, limit: int) -> list[Memory]:
-    words = _WORD.findall(query.lower())[:MAX_QUERY_WORDS]
-    if not words:
-        return []
-    # websearch syntax never raises on odd input; "or" makes any word count as a match.
-    ts_query = SearchQuery(" or ".join(words), config=TEXT_SEARCH_CONFIG, search_type="websearch")
-    return list(
-        scope.filter(search_vector=ts_query)
-        .annotate(
-            rank=SearchRank(F("search_vector"), ts_query, normalization=32, cover_density=True)
-        )
-        .annotate(distance=CosineDistance("embedding", vector))
-        .order_by("-rank")
-        .defer("embedding", "search_vector")[:limit]
-    )
+        for memory in best:
+            found.setdefault(memory.pk, memory).keyword = float(memory.rank)
+    return list(found.values())
