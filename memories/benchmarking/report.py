@@ -19,6 +19,10 @@ def environment() -> dict:
         server = cursor.fetchone()[0]
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         pgvector = cursor.fetchone()[0]
+        settings = {}
+        for name in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost"):
+            cursor.execute(f"SHOW {name}")
+            settings[name] = cursor.fetchone()[0]
         sizes = {}
         for model in (Memory, MemoryHistory):
             table = model._meta.db_table
@@ -34,6 +38,7 @@ def environment() -> dict:
         "python": platform.python_version(),
         "postgresql": server,
         "pgvector": pgvector,
+        "settings": settings,
         "tables": sizes,
     }
 
@@ -58,7 +63,17 @@ def _ms(value: float | None) -> str:
 
 
 def format_table(results: list[Result]) -> str:
-    header = ("measurement", "calls", "p50 ms", "p95 ms", "max ms", "rows", "result", "budget", "")
+    header = (
+        "measurement",
+        "calls",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "rows",
+        "result",
+        "budget",
+        "ok?",
+    )
     lines = []
     for r in results:
         if r.rate is not None and r.seconds is not None:
@@ -93,11 +108,11 @@ def format_table(results: list[Result]) -> str:
         ]
         return "  ".join(cells).rstrip()
 
-    rule = "  ".join("-" * w for w in widths)
+    rule = "  ".join("-" * w for w in widths if w).rstrip()
     return "\n".join([render(header), rule, *(render(row) for row in lines)])
 
 
-def format_report(dataset: Dataset, env: dict, results: list[Result]) -> str:
+def format_report(dataset: Dataset, env: dict, results: list[Result], *, warm: bool) -> str:
     summary = dataset_summary(dataset)
     tables = ", ".join(
         f"{name}: ~{info['rows_estimate']:,} rows, {info['total_mb']:,} MB"
@@ -114,8 +129,14 @@ def format_report(dataset: Dataset, env: dict, results: list[Result]) -> str:
             f"memdash benchmark: {summary['memories']:,} memories, {summary['users']:,} users, "
             f"{summary['agents']} agents, {summary['apps']} apps in {summary['project']}; {seeded}",
             f"database: PostgreSQL {env['postgresql']}, pgvector {env['pgvector']}; {tables}",
+            "settings: " + ", ".join(f"{k}={v}" for k, v in env["settings"].items()),
             f"machine: {env['cores']} cores, load average {env['load_average']} "
-            f"(Python {env['python']}); latencies are in-process, through the whole Django stack",
+            f"(Python {env['python']}); latencies are in-process, through the whole Django stack, "
+            + (
+                "each input replayed once untimed first (warm caches)"
+                if warm
+                else "after 5 warm-up calls (caches mostly cold: a fresh server per run)"
+            ),
             "",
             format_table(results),
             *([""] + [f"note: {r.name}: {r.note}" for r in notes] if notes else []),

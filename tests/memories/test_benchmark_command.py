@@ -24,6 +24,7 @@ TINY = [
 MEASUREMENTS = [
     "search: one user",
     "search: one user + category",
+    "search: one agent",
     "search: one app",
     'search: all users (user_id "*")',
     "list: one user, page 1",
@@ -126,6 +127,13 @@ def test_benchmark_drops_benchmark_projects_of_other_sizes(project):
     ) == ["bench-200"]
     assert not Memory.objects.filter(project__name="bench-300").exists()
     assert Project.objects.filter(pk=project.pk).exists()
+
+
+@pytest.mark.django_db
+def test_benchmark_warm_mode_says_so():
+    report = run_benchmark("--only=get", "--warm")
+
+    assert "each input replayed once untimed first" in report
 
 
 def test_benchmark_refuses_unknown_groups():

@@ -16,10 +16,17 @@ class Command(BaseCommand):
         parser.add_argument("--memories", type=int, default=100_000, help="memories to seed")
         parser.add_argument("--users", type=int, help="users to spread them over (memories/100)")
         parser.add_argument("--iterations", type=int, default=200, help="calls per latency")
+        parser.add_argument(
+            "--warm",
+            action="store_true",
+            help="run each latency's inputs once untimed first (warm caches, as a busy server)",
+        )
         parser.add_argument("--add-calls", type=int, default=25, help="add calls per variant")
         parser.add_argument("--add-batch", type=int, default=20, help="messages per add call")
         parser.add_argument(
-            "--delete-count", type=int, help="memories to delete (memories/10, at most 100k)"
+            "--delete-count",
+            type=int,
+            help="memories to insert, then delete (memories/10, at most 10k; the budget is 100k)",
         )
         parser.add_argument(
             "--only",
@@ -53,9 +60,10 @@ class Command(BaseCommand):
         )
         options = measuring.Options(
             iterations=opts["iterations"],
+            warm=opts["warm"],
             add_calls=opts["add_calls"],
             add_batch=opts["add_batch"],
-            delete_count=opts["delete_count"] or min(100_000, max(10, opts["memories"] // 10)),
+            delete_count=opts["delete_count"] or min(10_000, max(10, opts["memories"] // 10)),
             groups=groups,
             seed=opts["seed"],
         )
@@ -64,11 +72,11 @@ class Command(BaseCommand):
         except measuring.BenchmarkError as exc:
             raise CommandError(str(exc)) from exc
         env = report.environment()
-        self.stdout.write(report.format_report(dataset, env, results))
+        self.stdout.write(report.format_report(dataset, env, results, warm=opts["warm"]))
         if opts["json_path"]:
             payload = {
                 "dataset": report.dataset_summary(dataset),
-                "environment": env,
+                "environment": {**env, "warm": opts["warm"]},
                 "results": [r.as_dict() for r in results],
             }
             Path(opts["json_path"]).write_text(json.dumps(payload, indent=2) + "\n")
