@@ -125,16 +125,34 @@ class Memory(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # Keyset pagination: every scoped list reads (scope, created_at desc, id desc).
-            models.Index(fields=["project", "-created_at", "-id"], name="memory_recent_idx"),
+            # expiration_date rides along so that the capped counts of lists and search
+            # ("unexpired rows of this scope") are index-only scans instead of heap reads.
+            models.Index(
+                fields=["project", "-created_at", "-id"],
+                name="memory_recent_idx",
+                include=["expiration_date"],
+            ),
             models.Index(fields=["project", "-updated_at", "-id"], name="memory_updated_idx"),
             models.Index(
-                fields=["project", "user_id", "-created_at", "-id"], name="memory_user_idx"
+                fields=["project", "user_id", "-created_at", "-id"],
+                name="memory_user_idx",
+                include=["expiration_date"],
             ),
             models.Index(
-                fields=["project", "agent_id", "-created_at", "-id"], name="memory_agent_idx"
+                fields=["project", "agent_id", "-created_at", "-id"],
+                name="memory_agent_idx",
+                include=["expiration_date"],
             ),
-            models.Index(fields=["project", "app_id", "-created_at", "-id"], name="memory_app_idx"),
-            models.Index(fields=["project", "run_id", "-created_at", "-id"], name="memory_run_idx"),
+            models.Index(
+                fields=["project", "app_id", "-created_at", "-id"],
+                name="memory_app_idx",
+                include=["expiration_date"],
+            ),
+            models.Index(
+                fields=["project", "run_id", "-created_at", "-id"],
+                name="memory_run_idx",
+                include=["expiration_date"],
+            ),
             models.Index(fields=["project", "hash"], name="memory_hash_idx"),
             models.Index(fields=["source_event"], name="memory_source_event_idx"),
             GinIndex(fields=["metadata"], opclasses=["jsonb_path_ops"], name="memory_metadata_gin"),

@@ -1,10 +1,20 @@
 """Semantic + keyword search over one project's memories.
 
-The candidate set is the caller's scope (filters, expiry). Small scopes (the usual case: one
-user's memories) are ranked exactly with a sequential cosine sort over the scope's btree
-index; large scopes go through the HNSW index with pgvector's iterative scan, because HNSW
-applies filters only after the index scan and would otherwise return too few rows. Keyword
-matches from the full-text index join the candidates and boost their score.
+The candidate set is the caller's scope (filters, expiry), counted up to
+MEMDASH_EXACT_SEARCH_LIMIT rows to pick one of two rankings:
+
+- Small scopes (the usual case: one user's memories) are ranked exactly, in one query: the
+  scope's btree finds its rows, each gets its cosine distance and, when it matches any query
+  word, its keyword rank, and the best `pool` rows of either ranking become candidates. The
+  full-text index is deliberately not used there: intersecting a common word's posting list
+  (a tenth of the table for "user") with a scope of a hundred rows costs more than ranking the
+  hundred rows.
+- Large scopes go through the HNSW index with pgvector's iterative scan, because HNSW applies
+  filters only after the index scan and would otherwise return too few rows; those semantic
+  candidates get their keyword rank in the same query. Rows of a large scope that match every
+  query word (from at most KEYWORD_SCAN_LIMIT of them) join as keyword candidates: ranking
+  every row that matches any word is unbounded (0.6 s for "user" over 1M memories), while
+  matching all words stays selective and still finds rare tokens the embedding misses.
 
 score = semantic + (1 - semantic) * keyword, with semantic = cosine similarity clamped to
 [0, 1] and keyword = ts_rank_cd normalised to [0, 1); so scores stay in [0, 1], and a keyword
@@ -19,7 +29,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import ExpressionWrapper, F, FloatField, Q, Value
+from django.db.models import Case, F, FloatField, Q, Subquery, When, Window
+from django.db.models.functions import RowNumber
 from pgvector.django import CosineDistance
 
 from memories import embeddings
@@ -27,6 +38,11 @@ from memories.models import TEXT_SEARCH_CONFIG, Memory
 
 MIN_CANDIDATES = 60
 MAX_QUERY_WORDS = 32
+# Large scopes: rows matching every query word that are considered as keyword candidates.
+KEYWORD_SCAN_LIMIT = 1000
+# Bounds of hnsw.max_scan_tuples for large scopes (see _approximate_candidates).
+MIN_SCAN_TUPLES = 2_000
+MAX_SCAN_TUPLES = 200_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -52,75 +68,123 @@ def search_memories(
     scope = Memory.objects.for_project(project).visible(show_expired=show_expired).matching(q)
     vector = embeddings.embed_one(query)
     pool = max(top_k * 4, MIN_CANDIDATES)
-    semantic = nearest(scope, vector, pool)
-    if not semantic and not keyword:
+    size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
+    if size == 0:
         return []
-    hits = {m.pk: SearchHit(m, 0.0, _similarity(m.distance), 0.0) for m in semantic}
-    if keyword:
-        for memory in _keyword_candidates(scope, vector, query, pool):
-            hit = hits.setdefault(
-                memory.pk, SearchHit(memory, 0.0, _similarity(memory.distance), 0.0)
-            )
-            hit.keyword = float(memory.rank)
-    for hit in hits.values():
-        hit.score = min(1.0, hit.semantic + (1.0 - hit.semantic) * hit.keyword)
-    ranked = sorted(hits.values(), key=lambda h: (-h.score, -h.memory.created_at.timestamp()))
+    words = _WORD.findall(query.lower())[:MAX_QUERY_WORDS] if keyword else []
+    if capped:
+        candidates = _approximate_candidates(scope, vector, query, words, pool)
+    else:
+        candidates = _exact_candidates(scope, vector, words, pool)
+    hits = []
+    for memory in candidates:
+        semantic = _similarity(memory.distance)
+        score = min(1.0, semantic + (1.0 - semantic) * memory.keyword)
+        hits.append(SearchHit(memory, score, semantic, memory.keyword))
+    ranked = sorted(hits, key=lambda h: (-h.score, -h.memory.created_at.timestamp()))
     return [h for h in ranked if h.score >= threshold][:top_k]
 
 
 def nearest(scope, vector, limit: int) -> list[Memory]:
-    """The `limit` memories of `scope` nearest to `vector` (each with `.distance`), nearest first.
-
-    Exact for scopes up to MEMDASH_EXACT_SEARCH_LIMIT rows, HNSW with iterative scan beyond.
-    """
+    """The `limit` memories of `scope` nearest to `vector` (each with `.distance`), nearest
+    first, by the same exact-or-HNSW choice as search (the pipeline's similar memories)."""
     size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
     if size == 0:
         return []
     if capped:
-        return _approximate_candidates(scope, vector, limit)
-    return _exact_candidates(scope, vector, min(limit, size))
+        rows = _approximate_candidates(scope, vector, "", [], limit)
+    else:
+        rows = _exact_candidates(scope, vector, [], limit)
+    return sorted(rows, key=lambda m: m.distance)
 
 
 def _similarity(distance: float) -> float:
     return max(0.0, min(1.0, 1.0 - float(distance)))
 
 
-def _exact_candidates(scope, vector, limit: int) -> list[Memory]:
-    # Adding 0 keeps the planner from ordering through the HNSW index (which filters after the
-    # scan); the scope's btree finds the rows and a top-N sort ranks them exactly.
-    distance = CosineDistance("embedding", vector)
-    return list(
-        scope.annotate(distance=distance)
-        .order_by(ExpressionWrapper(distance + Value(0.0), output_field=FloatField()))
-        .defer("embedding", "search_vector")[:limit]
-    )
-
-
-def _approximate_candidates(scope, vector, limit: int) -> list[Memory]:
-    with transaction.atomic(), connection.cursor() as cursor:
-        # relaxed_order keeps scanning the graph until enough rows pass the filters.
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(limit, 40))])
-        rows = list(
-            scope.annotate(distance=CosineDistance("embedding", vector))
-            .order_by("distance")
-            .defer("embedding", "search_vector")[:limit]
-        )
-    return sorted(rows, key=lambda m: m.distance)
-
-
-def _keyword_candidates(scope, vector, query: str, limit: int) -> list[Memory]:
-    words = _WORD.findall(query.lower())[:MAX_QUERY_WORDS]
-    if not words:
-        return []
+def _any_word(words: list[str]) -> SearchQuery:
     # websearch syntax never raises on odd input; "or" makes any word count as a match.
-    ts_query = SearchQuery(" or ".join(words), config=TEXT_SEARCH_CONFIG, search_type="websearch")
-    return list(
-        scope.filter(search_vector=ts_query)
-        .annotate(
-            rank=SearchRank(F("search_vector"), ts_query, normalization=32, cover_density=True)
-        )
-        .annotate(distance=CosineDistance("embedding", vector))
-        .order_by("-rank")
-        .defer("embedding", "search_vector")[:limit]
+    return SearchQuery(" or ".join(words), config=TEXT_SEARCH_CONFIG, search_type="websearch")
+
+
+def _every_word(query: str) -> SearchQuery:
+    # The query's own text, parsed like the documents ("QX-77341" -> 'qx' & '-77341').
+    return SearchQuery(query, config=TEXT_SEARCH_CONFIG, search_type="plain")
+
+
+def _rank(ts_query: SearchQuery) -> Case:
+    """ts_rank_cd of the rows matching `ts_query` (normalised to [0, 1)), NULL for the others."""
+    rank = SearchRank(F("search_vector"), ts_query, normalization=32, cover_density=True)
+    return Case(When(search_vector=ts_query, then=rank), output_field=FloatField())
+
+
+def _exact_candidates(scope, vector, words: list[str], limit: int) -> list[Memory]:
+    """The `limit` nearest rows plus the `limit` best keyword matches, ranked over the whole
+    scope in one query. Each row gets `distance` and `keyword` (0 unless a keyword candidate)."""
+    rows = scope.annotate(
+        distance=CosineDistance("embedding", vector),
+        semantic_place=Window(RowNumber(), order_by=F("distance").asc()),
     )
+    wanted = Q(semantic_place__lte=limit)
+    if words:
+        rows = rows.annotate(
+            rank=_rank(_any_word(words)),
+            keyword_place=Window(RowNumber(), order_by=F("rank").desc(nulls_last=True)),
+        )
+        wanted |= Q(keyword_place__lte=limit, rank__isnull=False)
+    memories = list(rows.filter(wanted).without_vectors().order_by())
+    for memory in memories:
+        counted = words and memory.rank is not None and memory.keyword_place <= limit
+        memory.keyword = float(memory.rank) if counted else 0.0
+    return memories
+
+
+def _approximate_candidates(
+    scope, vector, query: str, words: list[str], limit: int
+) -> list[Memory]:
+    """HNSW's `limit` nearest rows (keyword-ranked too) plus the best rows matching every word."""
+    distance = CosineDistance("embedding", vector)
+    any_word = _any_word(words) if words else None
+    nearest = scope.annotate(distance=distance)
+    if any_word is not None:
+        nearest = nearest.annotate(rank=_rank(any_word))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # relaxed_order keeps scanning the graph until enough rows pass the filters, visiting
+        # at most max_scan_tuples rows (each costs a heap fetch to test the filters). A scope
+        # this large holds at least MEMDASH_EXACT_SEARCH_LIMIT of the table's rows, so twice
+        # `limit` matches' worth of an evenly spread such scope is enough; pgvector's fixed
+        # default (20,000) spent up to 3 s at 1M rows on queries whose neighbourhood the
+        # filters mostly exclude, for the same rows.
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true),"
+            " set_config('hnsw.max_scan_tuples', greatest(%s, least(%s,"
+            " 2 * %s * reltuples / %s))::bigint::text, true)"
+            " FROM pg_class WHERE oid = %s::regclass",
+            [
+                str(max(limit, 40)),
+                MIN_SCAN_TUPLES,
+                MAX_SCAN_TUPLES,
+                limit,
+                settings.MEMDASH_EXACT_SEARCH_LIMIT,
+                Memory._meta.db_table,
+            ],
+        )
+        found = {m.pk: m for m in nearest.order_by("distance").without_vectors()[:limit]}
+    if any_word is not None:
+        matching = (
+            scope.filter(search_vector=_every_word(query))
+            .order_by()
+            .values("pk")[:KEYWORD_SCAN_LIMIT]
+        )
+        best = (
+            Memory.objects.filter(pk__in=Subquery(matching))
+            .annotate(distance=distance, rank=_rank(any_word))
+            .order_by(F("rank").desc(nulls_last=True))
+            .without_vectors()[:limit]
+        )
+        for memory in best:
+            found.setdefault(memory.pk, memory)
+    for memory in found.values():
+        memory.keyword = float(memory.rank) if getattr(memory, "rank", None) else 0.0
+    return list(found.values())

@@ -155,6 +155,7 @@ class MemoriesV1View(AddMixin, ProjectAPIView):
             .visible(show_expired=params.flag(data.get("show_expired"), "show_expired"))
             .matching(q)
             .newest_first()
+            .without_vectors()
         )
         fields = params.field_list(data.get("fields"))
         if query.get("page") and query.get("page_size"):
@@ -230,6 +231,7 @@ class ListV2View(ProjectAPIView):
             .visible(show_expired=params.flag(data.get("show_expired"), "show_expired"))
             .matching(params.legacy_q(data, require_entity=False))
             .newest_first()
+            .without_vectors()
         )
         fields = params.field_list(data.get("fields"))
         if data.get("page") and data.get("page_size"):
@@ -250,6 +252,7 @@ class ListV3View(ProjectAPIView):
             .visible(show_expired=params.flag(body.get("show_expired"), "show_expired"))
             .matching(params.current_q(body))
             .newest_first()
+            .without_vectors()
         )
         return Response(
             _page(request, memories, source, fields=params.field_list(body.get("fields")))

@@ -303,6 +303,9 @@ def test_the_database_broker_runs_the_pipeline_too(fake_llm, api_http, fake_llm_
 def test_an_event_whose_worker_was_killed_is_recovered(fake_llm, api_http, fake_llm_server):
     from tests.workers import REDIS_URL
 
+    # A Redis database of its own: the shared test worker must not pick up the recovery task
+    # the new worker sends (it would judge staleness by its own, default threshold).
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"  # noqa: N806
     fake_llm.on("extract facts", reply=ALEX_FACTS, delay=30)
     stale = {"MEMDASH_EVENT_STALE_SECONDS": "2"}
     first = Worker(broker=REDIS_URL, llm_base_url=fake_llm_server.base_url, env=stale).start()

@@ -1,0 +1,539 @@
+"""Timing the real read and write paths against a seeded benchmark project.
+
+Every API measurement goes through the whole Django stack in-process (DRF's APIClient with a
+real API key: middleware, authentication, parsing, the filter language, the query, the
+serialization); only the network is missing. Latencies are wall-clock per call, after a
+warm-up, with inputs drawn at random (users, queries, ids) so caches see realistic variety.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from unittest import mock
+
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from memdash.models import ApiKey, Role
+from memdash.tenancy import create_api_key
+from memories import embeddings, services
+from memories.api.views import DEFAULT_PAGE_SIZE
+from memories.benchmarking import corpus
+from memories.benchmarking.seeding import Dataset, Generator, Log, vacuum
+from memories.models import Event, Memory, MemoryHistory
+
+GROUPS = ("search", "list", "get", "history", "add", "delete")
+KEY_NAME = "benchmark"
+ACTOR = "benchmark"
+DELETE_APP = "bench-delete"
+# DESIGN.md's budgets (measured at 1M memories across 10k users).
+SEARCH_P95_MS = 30.0
+LIST_P95_MS = 50.0
+ADD_PER_S = 300.0
+DELETE_100K_S = 30.0
+
+
+class BenchmarkError(RuntimeError):
+    """A measured call failed: the numbers would be meaningless."""
+
+
+@dataclass
+class Result:
+    """One measurement: latencies (ms) of `calls` calls, or a rate / duration."""
+
+    name: str
+    group: str
+    calls: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    max_ms: float | None = None
+    rows_per_call: float | None = None
+    rate: float | None = None
+    rate_unit: str = ""
+    seconds: float | None = None
+    budget: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Options:
+    iterations: int = 200
+    warmup: int = 5
+    warm: bool = False
+    add_calls: int = 25
+    add_batch: int = 20
+    delete_count: int = 10_000
+    groups: tuple[str, ...] = GROUPS
+    seed: int = 42
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    rank = max(1, int(round(fraction * len(ordered) + 0.5)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class _Bench:
+    dataset: Dataset
+    options: Options
+    log: Log
+    client: APIClient
+    rng: random.Random
+    results: list[Result] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def timed_calls(
+        self,
+        name: str,
+        group: str,
+        call: Callable[[], Any],
+        *,
+        rows: Callable[[Any], int] | None = None,
+        budget_ms: float | None = None,
+        budget_label: str = "",
+    ) -> Result:
+        if self.options.warm:
+            # Replay the exact inputs of the timed pass once, untimed: the caches then hold
+            # what an active user's next request finds (a long-running server's steady state).
+            state = self.rng.getstate()
+            for _ in range(self.options.iterations):
+                call()
+            self.rng.setstate(state)
+        else:
+            for _ in range(min(self.options.warmup, self.options.iterations)):
+                call()
+        gc.collect()
+        samples: list[float] = []
+        counted: list[int] = []
+        for _ in range(self.options.iterations):
+            started = time.perf_counter()
+            outcome = call()
+            samples.append((time.perf_counter() - started) * 1000)
+            if rows:
+                counted.append(rows(outcome))
+        result = Result(
+            name=name,
+            group=group,
+            calls=len(samples),
+            p50_ms=round(statistics.median(samples), 2),
+            p95_ms=round(percentile(samples, 0.95), 2),
+            max_ms=round(max(samples), 2),
+            rows_per_call=round(statistics.mean(counted), 1) if counted else None,
+        )
+        if budget_ms is not None:
+            result.budget = budget_label or f"p95 <= {budget_ms:g} ms"
+            result.ok = result.p95_ms <= budget_ms
+        self.results.append(result)
+        self.log(f"  {name}: p50 {result.p50_ms} ms, p95 {result.p95_ms} ms")
+        return result
+
+    def post(self, path: str, body: dict) -> dict | list:
+        response = self.client.post(path, body, format="json")
+        return self._json(response, path, body)
+
+    def get(self, path: str) -> dict | list:
+        return self._json(self.client.get(path), path, None)
+
+    @staticmethod
+    def _json(response, path: str, body: dict | None) -> dict | list:
+        if response.status_code != 200:
+            raise BenchmarkError(
+                f"{path} {body!r} answered {response.status_code}: {response.content[:500]!r}"
+            )
+        return response.json()
+
+    def user(self) -> str:
+        return self.rng.choice(self.dataset.users)
+
+    def agent(self) -> str:
+        return self.rng.choice(self.dataset.agents)
+
+    def query(self) -> str:
+        return self.rng.choice(self.queries)
+
+    # --- measurements -----------------------------------------------------------------------
+
+    def search(self) -> None:
+        path = "/v3/memories/search/"
+        hits = len_of("results")
+        self.timed_calls(
+            "search: one user",
+            "search",
+            lambda: self.post(path, {"query": self.query(), "filters": {"user_id": self.user()}}),
+            rows=hits,
+            budget_ms=SEARCH_P95_MS,
+        )
+        self.timed_calls(
+            "search: one user + category",
+            "search",
+            lambda: self.post(
+                path,
+                {
+                    "query": self.query(),
+                    "filters": {
+                        "AND": [
+                            {"user_id": self.user()},
+                            {"categories": {"in": [self.category()]}},
+                        ]
+                    },
+                },
+            ),
+            rows=hits,
+            budget_ms=SEARCH_P95_MS,
+        )
+        self.timed_calls(
+            f"search: one agent ({self.agent_share()})",
+            "search",
+            lambda: self.post(path, {"query": self.query(), "filters": {"agent_id": self.agent()}}),
+            rows=hits,
+            budget_ms=SEARCH_P95_MS,
+        )
+        biggest_app = self.dataset.apps[0]
+        self.timed_calls(
+            f"search: one app ({biggest_app}, {self.app_share(biggest_app)})",
+            "search",
+            lambda: self.post(path, {"query": self.query(), "filters": {"app_id": biggest_app}}),
+            rows=hits,
+        )
+        self.timed_calls(
+            'search: all users (user_id "*")',
+            "search",
+            lambda: self.post(path, {"query": self.query(), "filters": {"user_id": "*"}}),
+            rows=hits,
+        )
+
+    def list(self) -> None:
+        path = "/v3/memories/"
+        found = len_of("results")
+        app = self.dataset.apps[0]
+        app_rows = (
+            Memory.objects.for_project(self.dataset.project).unexpired().filter(app_id=app).count()
+        )
+        deep = max(1, min(20, (app_rows - 1) // DEFAULT_PAGE_SIZE + 1))
+        busy = self.busy_users(minimum=51)
+        month_ago = (timezone.now() - dt.timedelta(days=30)).date().isoformat()
+        quarter_ago = (timezone.now() - dt.timedelta(days=90)).date().isoformat()
+        cases: list[tuple[str, Callable[[], dict]]] = [
+            ("list: one user, page 1", lambda: {"filters": {"user_id": self.user()}}),
+            (
+                "list: one user (51+ memories), page 2 of 50",
+                lambda: {
+                    "filters": {"user_id": self.rng.choice(busy)},
+                    "page": 2,
+                    "page_size": 50,
+                },
+            ),
+            (
+                "list: one user + metadata",
+                lambda: {
+                    "filters": {
+                        "AND": [{"user_id": self.user()}, {"metadata": {"source": "email"}}]
+                    }
+                },
+            ),
+            (
+                "list: one user + last 90 days",
+                lambda: {
+                    "filters": {
+                        "AND": [{"user_id": self.user()}, {"created_at": {"gte": quarter_ago}}]
+                    }
+                },
+            ),
+            (f"list: one app ({app}), page 1", lambda: {"filters": {"app_id": app}}),
+            (
+                f"list: one app ({app}), page {deep}",
+                lambda: {"filters": {"app_id": app}, "page": deep},
+            ),
+            (
+                "list: all users + category",
+                lambda: {
+                    "filters": {
+                        "AND": [{"user_id": "*"}, {"categories": {"in": [self.category()]}}]
+                    }
+                },
+            ),
+            (
+                "list: all users + metadata (1 in 20)",
+                lambda: {
+                    "filters": {
+                        "AND": [
+                            {"user_id": "*"},
+                            {"metadata": {"source": "voice", "priority": self.rng.randint(1, 5)}},
+                        ]
+                    }
+                },
+            ),
+            (
+                "list: all users + last 30 days",
+                lambda: {
+                    "filters": {"AND": [{"user_id": "*"}, {"created_at": {"gte": month_ago}}]}
+                },
+            ),
+        ]
+        if not busy:
+            cases = [case for case in cases if "page 2 of 50" not in case[0]]
+        for name, body in cases:
+            self.timed_calls(
+                name,
+                "list",
+                lambda body=body: self.post(path, body()),
+                rows=found,
+                budget_ms=LIST_P95_MS,
+            )
+
+    def get_one(self) -> None:
+        ids = self.sample_ids()
+        self.timed_calls(
+            "get: GET /v1/memories/{id}/",
+            "get",
+            lambda: self.get(f"/v1/memories/{self.rng.choice(ids)}/"),
+            rows=lambda body: 1,
+        )
+
+    def history(self) -> None:
+        ids = self.sample_ids()
+        self.timed_calls(
+            "history: GET /v1/memories/{id}/history/",
+            "history",
+            lambda: self.get(f"/v1/memories/{self.rng.choice(ids)}/history/"),
+            rows=len,
+        )
+
+    def add(self) -> None:
+        calls, batch = self.options.add_calls, self.options.add_batch
+        # Every fact the templates make (more than the seeded pool): some repeat a text the user
+        # already has and are skipped as duplicates, as in real traffic.
+        facts = corpus.facts(10**6, random.Random(self.options.seed))
+        added_ids: list[str] = []
+        event_ids: list[str] = []
+
+        def messages() -> list[dict]:
+            return [{"role": "user", "content": f.text} for f in self.rng.sample(facts, batch)]
+
+        def via_api() -> int:
+            body = {"messages": messages(), "user_id": self.user(), "infer": False}
+            data = self.post("/v3/memories/add/", body)
+            added_ids.extend(r["id"] for r in data["results"])
+            event_ids.append(data["event_id"])
+            return len(data["results"])
+
+        def via_service() -> int:
+            outcome = services.add_memories(
+                self.dataset.project,
+                messages=[
+                    services.Message(role=m["role"], content=m["content"]) for m in messages()
+                ],
+                scope=services.Scope(user_id=self.user()),
+                actor=ACTOR,
+            )
+            added_ids.extend(str(m.id) for m in outcome.added)
+            event_ids.append(str(outcome.event.id))
+            return len(outcome.added)
+
+        pool = self.dataset.pool_vectors()
+
+        def precomputed(texts: list[str]) -> list[list[float]]:
+            return [pool[self.rng.randrange(len(pool))].tolist() for _ in texts]
+
+        def storage_only() -> int:
+            with mock.patch.object(embeddings, "embed", precomputed):
+                return via_service()
+
+        variants = [
+            (f"add infer=false: POST /v3/memories/add/ ({batch} per call)", via_api, True),
+            (f"add infer=false: services.add_memories ({batch} per call)", via_service, True),
+            (f"add, embeddings precomputed: storage only ({batch} per call)", storage_only, False),
+        ]
+        try:
+            for name, call, budgeted in variants:
+                call()  # warm-up
+                samples, added = [], 0
+                started = time.perf_counter()
+                for _ in range(calls):
+                    begun = time.perf_counter()
+                    added += call()
+                    samples.append((time.perf_counter() - begun) * 1000)
+                elapsed = time.perf_counter() - started
+                result = Result(
+                    name=name,
+                    group="add",
+                    calls=calls,
+                    p50_ms=round(statistics.median(samples), 1),
+                    p95_ms=round(percentile(samples, 0.95), 1),
+                    max_ms=round(max(samples), 1),
+                    rows_per_call=round(added / calls, 1),
+                    rate=round(added / elapsed, 1),
+                    rate_unit="memories/s",
+                )
+                if budgeted:
+                    result.budget = f">= {ADD_PER_S:g} memories/s"
+                    result.ok = result.rate >= ADD_PER_S
+                else:
+                    result.note = "the database's share of an add: embed() patched to pool vectors"
+                self.results.append(result)
+                self.log(f"  {name}: {result.rate} memories/s")
+        finally:
+            purge(self.dataset.project, memory_ids=added_ids, event_ids=event_ids)
+
+    def delete(self) -> None:
+        project, count = self.dataset.project, self.options.delete_count
+        purge_app(project, DELETE_APP)
+        generator = Generator(
+            project=project,
+            facts=self.dataset.facts,
+            vectors=self.dataset.pool_vectors(),
+            users=self.dataset.users,
+            agents=self.dataset.agents,
+            seed=self.options.seed + 1,
+            model_name=embeddings.get_embedder().name,
+        )
+        started = time.perf_counter()
+        for start in range(0, count, 20_000):
+            with transaction.atomic():
+                generator.copy_chunk(min(20_000, count - start), app_id=DELETE_APP)
+        seeded = time.perf_counter() - started
+        self.results.append(
+            Result(
+                name=f"insert {count:,} memories (+ history) by COPY, all indexes live",
+                group="delete",
+                seconds=round(seeded, 2),
+                rate=round(count / seeded, 1),
+                rate_unit="memories/s",
+                note="setup for the delete below; not budgeted",
+            )
+        )
+        self.log(f"  seeded {count:,} memories to delete in {seeded:.1f} s")
+        started = time.perf_counter()
+        event = services.delete_memories(
+            project, Memory.objects.for_project(project).filter(app_id=DELETE_APP), actor=ACTOR
+        )
+        elapsed = time.perf_counter() - started
+        deleted = event.results["deleted"]
+        if deleted != count:
+            raise BenchmarkError(f"delete_memories deleted {deleted}, expected {count}")
+        budget = DELETE_100K_S * count / 100_000
+        self.results.append(
+            Result(
+                name=f"delete {count:,} memories with history: services.delete_memories",
+                group="delete",
+                calls=1,
+                seconds=round(elapsed, 2),
+                rate=round(count / elapsed, 1),
+                rate_unit="memories/s",
+                budget=f"<= {budget:g} s (100k in {DELETE_100K_S:g} s)",
+                ok=elapsed <= budget,
+            )
+        )
+        self.log(f"  deleted {count:,} in {elapsed:.1f} s")
+        purge_app(project, DELETE_APP)
+        Event.objects.filter(pk__in=[*generator.events, event.pk]).delete()
+        if not connection.in_atomic_block:
+            started = time.perf_counter()
+            vacuum(analyze=True)
+            self.results.append(
+                Result(
+                    name="vacuum after the delete (HNSW repair included)",
+                    group="delete",
+                    seconds=round(time.perf_counter() - started, 2),
+                    note="autovacuum's later cost of a big delete; not budgeted",
+                )
+            )
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def category(self) -> str:
+        return self.rng.choice(self.dataset.facts).category
+
+    def busy_users(self, minimum: int) -> list[str]:
+        """Users with at least `minimum` visible memories (a second page of 50 needs 51)."""
+        rows = (
+            Memory.objects.for_project(self.dataset.project)
+            .unexpired()
+            .filter(user_id__isnull=False)
+            .values("user_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=minimum)
+            .values_list("user_id", flat=True)
+        )
+        return list(rows)
+
+    def agent_share(self) -> str:
+        scope = Memory.objects.for_project(self.dataset.project).filter(agent_id__isnull=False)
+        return f"~{scope.count() // len(self.dataset.agents):,} rows each"
+
+    def app_share(self, app: str) -> str:
+        scope = Memory.objects.for_project(self.dataset.project)
+        share = scope.filter(app_id=app).count() / max(1, self.dataset.memories)
+        return f"{share:.0%} of rows"
+
+    def sample_ids(self) -> list[str]:
+        if not self.ids:
+            rows = Memory.objects.for_project(self.dataset.project).order_by("?")[:2000]
+            self.ids = [str(pk) for pk in rows.values_list("id", flat=True)]
+        return self.ids
+
+
+def len_of(key: str) -> Callable[[Any], int]:
+    return lambda body: len(body[key])
+
+
+def purge(project, *, memory_ids: list[str], event_ids: list[str]) -> None:
+    """Remove what the add measurements wrote (memories, their history, their Events)."""
+    with transaction.atomic():
+        Memory.objects.for_project(project).filter(pk__in=memory_ids).delete()
+        MemoryHistory.objects.filter(project=project, memory_id__in=memory_ids).delete()
+        Event.objects.filter(project=project, pk__in=event_ids).delete()
+
+
+def purge_app(project, app_id: str) -> None:
+    """Remove every memory and history row of one app (the delete measurement's set)."""
+    memory_table, history_table = Memory._meta.db_table, MemoryHistory._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in (memory_table, history_table):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE project_id = %s AND app_id = %s", [project.pk, app_id]
+            )
+
+
+def run(dataset: Dataset, options: Options, log: Log) -> list[Result]:
+    """Run the selected measurement groups and return their results."""
+    ApiKey.objects.filter(project=dataset.project, name=KEY_NAME).delete()
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {create_api_key(dataset.project, role=Role.ADMIN, name=KEY_NAME)}"
+    )
+    bench = _Bench(
+        dataset=dataset, options=options, log=log, client=client, rng=random.Random(options.seed)
+    )
+    steps = {
+        "search": bench.search,
+        "list": bench.list,
+        "get": bench.get_one,
+        "history": bench.history,
+        "add": bench.add,
+        "delete": bench.delete,
+    }
+    bench.queries = corpus.questions(500, bench.rng)
+    for group in GROUPS:
+        if group in options.groups:
+            log(f"measuring {group} ...")
+            steps[group]()
+    return bench.results

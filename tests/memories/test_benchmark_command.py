@@ -1,0 +1,155 @@
+"""The benchmark command, run tiny: it seeds, measures everything and reports. Never timings."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from entities.models import Entity
+from memdash.models import Project
+from memories.benchmarking import seeding
+from memories.models import Event, Memory, MemoryHistory
+
+TINY = [
+    "--memories=300",
+    "--iterations=2",
+    "--add-calls=2",
+    "--add-batch=5",
+    "--pool=60",
+    "--delete-count=20",
+]
+MEASUREMENTS = [
+    "search: one user",
+    "search: one user + category",
+    "search: one agent",
+    "search: one app",
+    'search: all users (user_id "*")',
+    "list: one user, page 1",
+    "list: one user (51+ memories), page 2 of 50",
+    "list: one user + metadata",
+    "list: one user + last 90 days",
+    "list: one app (support-web), page 1",
+    "list: all users + category",
+    "list: all users + metadata",
+    "list: all users + last 30 days",
+    "get: GET /v1/memories/{id}/",
+    "history: GET /v1/memories/{id}/history/",
+    "add infer=false: POST /v3/memories/add/ (5 per call)",
+    "add infer=false: services.add_memories (5 per call)",
+    "add, embeddings precomputed: storage only (5 per call)",
+    "insert 20 memories (+ history) by COPY",
+    "delete 20 memories with history: services.delete_memories",
+]
+
+
+def run_benchmark(*args: str) -> str:
+    out = StringIO()
+    call_command("benchmark", *TINY, *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
+    report_path = tmp_path / "bench.json"
+
+    report = run_benchmark(f"--json={report_path}")
+
+    for name in MEASUREMENTS:
+        assert name in report
+    assert "p95 <= 30 ms" in report
+    assert "p95 <= 50 ms" in report
+    assert ">= 300 memories/s" in report
+    assert "(100k in 30 s)" in report
+    payload = json.loads(report_path.read_text())
+    assert payload["dataset"]["memories"] == 300
+    assert {r["group"] for r in payload["results"]} == {
+        "search",
+        "list",
+        "get",
+        "history",
+        "add",
+        "delete",
+    }
+
+
+@pytest.mark.django_db
+def test_benchmark_seeds_memories_history_and_entities_and_cleans_up_after_itself():
+    run_benchmark("--only=add,delete")
+
+    project = Project.objects.get(organization__name="bench", name="bench-300")
+    assert Memory.objects.filter(project=project).count() == 300
+    assert MemoryHistory.objects.filter(project=project, event="ADD").count() == 300
+    assert not MemoryHistory.objects.filter(project=project, event="DELETE").exists()
+    assert not Event.objects.filter(project=project).exclude(actor="benchmark-seed").exists()
+    assert Entity.objects.filter(project=project, kind="user").count() == 3
+    memory = Memory.objects.filter(project=project).first()
+    assert memory.memory
+    assert len(memory.embedding) == 384
+    assert memory.search_vector
+
+
+@pytest.mark.django_db
+def test_benchmark_reuses_a_seeded_project_of_the_same_size():
+    run_benchmark("--only=get")
+    first = Memory.objects.filter(project__name="bench-300").values_list("id", flat=True)
+
+    report = run_benchmark("--only=get")
+
+    assert "reused" in report
+    assert set(
+        Memory.objects.filter(project__name="bench-300").values_list("id", flat=True)
+    ) == set(first)
+
+
+@pytest.mark.django_db
+def test_benchmark_reseed_replaces_the_dataset():
+    run_benchmark("--only=get")
+    before = set(Memory.objects.filter(project__name="bench-300").values_list("id", flat=True))
+
+    report = run_benchmark("--only=get", "--reseed")
+
+    assert "seeded now" in report
+    after = set(Memory.objects.filter(project__name="bench-300").values_list("id", flat=True))
+    assert len(after) == 300
+    assert not before & after
+
+
+@pytest.mark.django_db
+def test_benchmark_drops_benchmark_projects_of_other_sizes(project):
+    run_benchmark("--only=get")
+    run_benchmark("--only=get", "--memories=200")
+
+    assert list(
+        Project.objects.filter(organization__name="bench").values_list("name", flat=True)
+    ) == ["bench-200"]
+    assert not Memory.objects.filter(project__name="bench-300").exists()
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+@pytest.mark.django_db
+def test_benchmark_warm_mode_says_so():
+    report = run_benchmark("--only=get", "--warm")
+
+    assert "each input replayed once untimed first" in report
+
+
+def test_benchmark_refuses_unknown_groups():
+    with pytest.raises(CommandError, match="unknown groups"):
+        call_command("benchmark", "--only=search,nonsense", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_ensure_indexes_recreates_an_index_an_interrupted_load_dropped():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX memory_hash_idx")
+
+    seeding.ensure_indexes(log=lambda message: None)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'memory_hash_idx'")
+        assert cursor.fetchone() == (1,)
