@@ -102,11 +102,12 @@ def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpRespon
             params[key] = request.GET[key]
     form = MemoryFilterForm(params, fixed={entity.scope_field: entity.name})
     url = reverse("entities:detail", args=[entity.kind, entity.name])
-    context = memory_list_context(request, form, list_url=url, bulk=False)
-    context.update(entity=entity, memories_url=_memories_url(entity))
-    return render(
-        request, template_for(request, "entities/detail.html", ("memory-table",)), context
+    template = template_for(request, "entities/detail.html", ("memory-table",))
+    context = memory_list_context(
+        request, form, list_url=url, oob=template.endswith("#memory-table"), bulk=False
     )
+    context.update(entity=entity, memories_url=_memories_url(entity))
+    return render(request, template, context)
 
 
 def _memories_url(entity: Entity) -> str:

@@ -86,18 +86,22 @@ def memory_list_context(
     form: MemoryFilterForm,
     *,
     list_url: str,
+    oob: bool,
     bulk: bool = True,
     in_place: bool = True,
 ) -> dict:
-    """Everything the memory table, count and pills need, for one filter form."""
-    partial = is_partial(request)
+    """Everything the memory table, count and pills need, for one filter form.
+
+    `oob`: the response is the table fragment, so it also carries the count, pills and filter
+    controls as out-of-band swaps.
+    """
     context = {
         "form": form,
         "list_url": list_url,
         "bulk": bulk and not form.fixed,
         "in_place": in_place,
-        "oob": partial,
-        "oob_search": partial and request.htmx.trigger not in SEARCH_BOX_IDS,
+        "oob": oob,
+        "oob_search": oob and request.htmx.trigger not in SEARCH_BOX_IDS,
         "rows": [],
         "page": None,
         "count": ListCount(0),
@@ -181,11 +185,12 @@ def memory_list(request: DashboardRequest) -> HttpResponse:
     list_url = reverse("memories:list")
     if form.is_valid() and form.adds_filter and not is_partial(request):
         return redirect(_page_url(list_url, form.canonical_query(), request))
-    context = memory_list_context(request, form, list_url=list_url)
     template = template_for(request, "memories/list.html", ("memory-table",))
-    status = 400 if context["error"] and not is_partial(request) else 200
+    partial = template.endswith("#memory-table")
+    context = memory_list_context(request, form, list_url=list_url, oob=partial)
+    status = 400 if context["error"] and not partial else 200
     response = render(request, template, context, status=status)
-    if is_partial(request):
+    if partial:
         push_url(response, _page_url(list_url, context["filter_query"], request))
     return response
 
@@ -305,7 +310,9 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
     if not is_partial(request):
         messages.success(request, message)
         return redirect(back)
-    context = memory_list_context(request, MemoryFilterForm(request.GET), list_url=list_url)
+    context = memory_list_context(
+        request, MemoryFilterForm(request.GET), list_url=list_url, oob=True
+    )
     context["clear_confirm"] = True
     response = render(request, "memories/list.html#memory-table", context)
     return toast(response, message)
