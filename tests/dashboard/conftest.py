@@ -124,3 +124,22 @@ def bulk_memories(project, count: int, *, start: dt.datetime | None = None, **fi
     Memory.objects.bulk_create(rows)
     touch_entities(project, [fields])
     return rows
+
+
+@pytest.fixture(autouse=True)
+def _record_partial_contexts(monkeypatch):
+    """Make `response.context` work for inline-partial responses too.
+
+    Django's test runner records contexts by instrumenting Template rendering; a partial renders
+    through template_partials' TemplateProxy, which that instrumentation does not see.
+    """
+    from django.test.signals import template_rendered
+    from template_partials.templatetags.partials import TemplateProxy
+
+    original = TemplateProxy._render
+
+    def _render(self, context):
+        template_rendered.send(sender=self, template=self, context=context)
+        return original(self, context)
+
+    monkeypatch.setattr(TemplateProxy, "_render", _render)
