@@ -143,3 +143,9 @@ def _record_partial_contexts(monkeypatch):
         return original(self, context)
 
     monkeypatch.setattr(TemplateProxy, "_render", _render)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default PBKDF2 costs ~0.3 s per user; tests create several per case.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
