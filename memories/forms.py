@@ -81,7 +81,7 @@ class MemoryFilterForm(forms.Form):
         required=False, choices=[("created", "Newest created"), ("updated", "Recently updated")]
     )
     # "Add a filter" row: folded into the matching list, then the URL is rewritten without it.
-    add_field = forms.ChoiceField(required=False, choices=[("", "Add filter…"), *ADD_CHOICES])
+    add_field = forms.ChoiceField(required=False, choices=ADD_CHOICES)
     add_value = forms.CharField(required=False, max_length=500)
 
     def __init__(self, data: QueryDict, *, fixed: dict[str, str] | None = None):

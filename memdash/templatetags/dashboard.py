@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 import re
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -76,6 +79,16 @@ def thousands(value: Any) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return str(value)
+
+
+@register.filter
+def ago(value: dt.datetime | None) -> str:
+    """ "just now", "5 minutes ago", "2 days, 3 hours ago"."""
+    if not value:
+        return ""
+    if timezone.now() - value < dt.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"
 
 
 @register.filter
