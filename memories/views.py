@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -146,9 +147,9 @@ def memory_list_context(
         )
         for hit in hits:
             hit.memory.score = hit.score
-        context.update(
-            rows=[hit.memory for hit in hits], count=ListCount(len(hits)), searching=True
-        )
+        rows = [hit.memory for hit in hits]
+        decorate_rows(rows, context["filter_query"], sort_key=form.sort_key)
+        context.update(rows=rows, count=ListCount(len(hits)), searching=True)
         return context
     older, newer = request.GET.get("older"), request.GET.get("newer")
     try:
@@ -163,10 +164,47 @@ def memory_list_context(
         older = newer = None
         page = keyset_page(memories.defer(*LIGHT_COLUMNS), key=form.sort_key, size=PAGE_SIZE)
     first_page = not older and page.newer is None
+    decorate_rows(page.rows, context["filter_query"], sort_key=form.sort_key)
     context.update(
         rows=page.rows, page=page, count=count_rows(memories, page, first_page=first_page)
     )
     return context
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    value: str
+    url: str
+
+
+def decorate_rows(rows: list[Memory], filter_query: QueryDict, *, sort_key: str) -> None:
+    """Precompute what each table row shows, so the template loop stays cheap.
+
+    A scope chip links to the memories page with the current filter narrowed to that entity;
+    the query strings are built once per field, not once per row.
+    """
+    list_url = reverse("memories:list")
+    detail_url = reverse("memories:detail", args=[_ZERO_UUID])
+    bases = {}
+    for field in SCOPE_CHIPS:
+        rest = filter_query.copy()
+        rest.pop(field, None)
+        rest.pop("older", None)
+        rest.pop("newer", None)
+        bases[field] = f"{list_url}?{rest.urlencode()}&" if rest else f"{list_url}?"
+    for m in rows:
+        m.detail_url = detail_url.replace(str(_ZERO_UUID), str(m.id))
+        m.chips = [
+            Chip(label, value, bases[field] + urlencode({field: value}))
+            for field, label in SCOPE_CHIPS.items()
+            if (value := getattr(m, field))
+        ]
+        m.shown_at = getattr(m, sort_key)
+
+
+_ZERO_UUID = uuid.UUID(int=0)
+SCOPE_CHIPS = {"user_id": "user", "agent_id": "agent", "app_id": "app", "run_id": "run"}
 
 
 def _page_url(list_url: str, query: QueryDict, request) -> str:
