@@ -9,14 +9,13 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from entities import services
 from entities.models import Entity
 from entities.querysets import with_memory_counts
 from memdash.access import DashboardRequest, project_member
-from memdash.htmx import is_partial, template_for
+from memdash.htmx import is_partial, template_for, vary_on_htmx
 from memdash.models import Role
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
@@ -26,7 +25,7 @@ from memories.views import actor_of, memory_list_context
 PAGE_SIZE = 50
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_GET
 @project_member()
 def entity_list(request: DashboardRequest) -> HttpResponse:
@@ -90,7 +89,7 @@ def _get_entity(request: DashboardRequest, kind: str, name: str) -> Entity:
     return get_object_or_404(Entity.objects.for_project(request.project), kind=kind, name=name)
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_GET
 @project_member()
 def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpResponse:
@@ -116,7 +115,7 @@ def _memories_url(entity: Entity) -> str:
     return f"{reverse('memories:list')}?{query.urlencode()}"
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
 @project_member(Role.EDITOR)
 def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpResponse:

@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
+
+# The headers that choose between the page and a fragment. A cache (the browser's included)
+# must not answer a history-restore request, or a request for another fragment, with a
+# fragment it stored for a different one.
+vary_on_htmx = vary_on_headers("HX-Request", "HX-Target", "HX-History-Restore-Request")
 
 
 class HtmxHttpRequest(HttpRequest):

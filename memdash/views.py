@@ -10,13 +10,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 
 from memdash import access, projects
 from memdash.access import DashboardRequest, project_member
 from memdash.errors import InvalidRequest
 from memdash.forms import ApiKeyForm, ProjectSettingsForm
-from memdash.htmx import is_partial, template_for, toast
+from memdash.htmx import is_partial, template_for, toast, vary_on_htmx
 from memdash.models import ApiKey, Role
 from memdash.tenancy import create_api_key
 
@@ -40,7 +39,7 @@ def _keys_context(request: DashboardRequest, form: ApiKeyForm, new_key: str | No
 
 
 @never_cache
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
 @project_member(Role.ADMIN)
 def api_keys(request: DashboardRequest) -> HttpResponse:
@@ -80,7 +79,7 @@ def revoke_api_key(request: DashboardRequest, pk: int) -> HttpResponse:
     return toast(response, message)
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
 @project_member(Role.ADMIN)
 def project_settings(request: DashboardRequest) -> HttpResponse:

@@ -17,12 +17,11 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from memdash.access import DashboardRequest, project_member
 from memdash.errors import MemdashError
-from memdash.htmx import is_partial, template_for, toast
+from memdash.htmx import is_partial, template_for, toast, vary_on_htmx
 from memdash.models import Role
 from memories import services
 from memories.forms import MemoryEditForm, MemoryFilterForm
@@ -215,7 +214,7 @@ def _page_url(list_url: str, query: QueryDict, request) -> str:
     return f"{list_url}?{query.urlencode()}" if query else list_url
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_GET
 @project_member()
 def memory_list(request: DashboardRequest) -> HttpResponse:
@@ -421,7 +420,7 @@ def _detail_context(request: DashboardRequest, pk: uuid.UUID, memory: Memory | N
     }
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_GET
 @project_member()
 def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
@@ -435,7 +434,7 @@ def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     return render(request, template, _detail_context(request, pk, memory))
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
 @project_member(Role.EDITOR)
 def memory_edit(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
@@ -464,7 +463,7 @@ def memory_edit(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     return render(request, template, {"memory": memory, "form": form})
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_http_methods(["GET", "POST"])
 @project_member(Role.EDITOR)
 def memory_delete(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
@@ -506,7 +505,7 @@ def _event_filter(request) -> tuple[Q, dict[str, str]]:
     return q, applied
 
 
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 @require_GET
 @project_member()
 def event_list(request: DashboardRequest) -> HttpResponse:
