@@ -34,7 +34,7 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
     search = (request.GET.get("q") or "").strip()[:255]
     entities = with_memory_counts(
         Entity.objects.for_project(request.project).of_kind(kind).named_like(search),
-        cap=settings.MEMDASH_COUNT_CAP,
+        cap=settings.MEMDASH_DASHBOARD_COUNT_CAP,
     )
     try:
         page = keyset_page(
@@ -56,7 +56,7 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
         "kind": kind,
         "search": search,
         "filter_query": query,
-        "count_cap": settings.MEMDASH_COUNT_CAP,
+        "count_cap": settings.MEMDASH_DASHBOARD_COUNT_CAP,
     }
     if not is_partial(request):
         totals = _totals(request)

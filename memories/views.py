@@ -68,10 +68,10 @@ class ListCount:
 
 def count_rows(queryset, page: KeysetPage | None, *, first_page: bool) -> ListCount:
     """Count without ever scanning everything: a first page that is also the last page is
-    its own count; otherwise count up to MEMDASH_COUNT_CAP and estimate beyond it."""
+    its own count; otherwise count up to MEMDASH_DASHBOARD_COUNT_CAP and estimate beyond it."""
     if page is not None and first_page and page.older is None:
         return ListCount(len(page.rows))
-    cap = settings.MEMDASH_COUNT_CAP
+    cap = settings.MEMDASH_DASHBOARD_COUNT_CAP
     value, capped = queryset.capped_count(cap)
     if not capped:
         return ListCount(value)

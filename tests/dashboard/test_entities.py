@@ -48,7 +48,7 @@ def test_list_full_page_on_history_restore(alice_client, world):
 
 
 def test_memory_counts_are_capped(alice_client, project, settings):
-    settings.MEMDASH_COUNT_CAP = 10
+    settings.MEMDASH_DASHBOARD_COUNT_CAP = 10
     bulk_memories(project, 25, app_id="huge")
     response = alice_client.get("/entities/?kind=app")
     assert response.context["page"].rows[0].memory_count == 11

@@ -270,7 +270,7 @@ def test_garbage_cursor_falls_back_to_the_first_page(alice_client, world):
 
 
 def test_count_is_exact_under_the_cap_and_capped_over_it(alice_client, project, settings):
-    settings.MEMDASH_COUNT_CAP = 30
+    settings.MEMDASH_DASHBOARD_COUNT_CAP = 30
     bulk_memories(project, 60, user_id="many")
     response = alice_client.get("/")
     count = response.context["count"]
@@ -316,7 +316,7 @@ def test_list_is_get_only(alice_client):
 def test_query_count_is_bounded_on_full_page_and_partial(
     alice_client, project, django_assert_max_num_queries, settings
 ):
-    settings.MEMDASH_COUNT_CAP = 100
+    settings.MEMDASH_DASHBOARD_COUNT_CAP = 100
     for user in ("a", "b", "c"):
         bulk_memories(project, 60, user_id=user, agent_id="bot")
     alice_client.get("/")  # warm the session

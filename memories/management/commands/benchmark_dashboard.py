@@ -154,7 +154,7 @@ def seed(project, *, memories: int, users: int, batch: int = 20_000) -> None:
                         _json.dumps({"source": SOURCES[i % 3], "tier": i % 4}),
                         [CATEGORIES[i % 8], CATEGORIES[(i // 8) % 8]],
                         False,
-                        today - dt.timedelta(days=1 + i % 30) if i % 50 == 0 else None,
+                        today - dt.timedelta(days=1 + i % 30) if i % 47 == 0 else None,
                         created,
                         min(updated, now),
                         pool[i % len(pool)],
