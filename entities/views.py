@@ -20,7 +20,7 @@ from memdash.models import Role
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
 from memories.querysets import InvalidCursor, keyset_page
-from memories.views import actor_of, memory_list_context
+from memories.views import actor_of, deletion_message, memory_list_context
 
 PAGE_SIZE = 50
 
@@ -126,11 +126,6 @@ def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpRespon
         template = template_for(request, "entities/delete.html", ("delete-confirm",))
         return render(request, template, {"entity": entity, "count": count})
     event = services.delete_entity(request.project, entity, actor=actor_of(request))
-    deleted = (event.results or {}).get("deleted", 0)
-    messages.success(
-        request,
-        f"Deleted {entity.kind} {entity.name} and {deleted:,} "
-        f"{'memory' if deleted == 1 else 'memories'}. Their history is kept.",
-    )
+    messages.success(request, deletion_message(event, f"{entity.kind} {entity.name}"))
     target = reverse("entities:list")
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)

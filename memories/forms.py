@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import QueryDict
 
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
+from memories.querysets import utc_today
 
 MAX_VALUES = 20
 SORTS = {"created": "created_at", "updated": "updated_at"}
@@ -175,6 +176,21 @@ class MemoryFilterForm(forms.Form):
         """The Mem0 filter the page applies (valid forms only): what the API would take."""
         assert self._filter_dict is not None or not self.errors
         return self._filter_dict or {}
+
+    def deletion_filter(self) -> dict:
+        """The filter a bulk delete of "all matching" applies: the page's filter, plus the
+        expiry rule the page shows (expired memories are spared unless shown).
+
+        Self-contained filter JSON, so a background worker can rebuild the same set from an
+        Event's payload.
+        """
+        base = self.filter_dict()
+        if self.include_expired:
+            return base
+        unexpired = {
+            "OR": [{"expiration_date": None}, {"expiration_date": {"gte": utc_today().isoformat()}}]
+        }
+        return {"AND": [base, unexpired]} if base else unexpired
 
     def compiled_q(self) -> Q:
         """The filter as a Q, with the page's fixed entity (matched exactly, "*" included)."""

@@ -24,6 +24,7 @@ from memdash.errors import MemdashError
 from memdash.htmx import is_partial, template_for, toast, vary_on_htmx
 from memdash.models import Role
 from memories import services
+from memories.filters import compile_filters
 from memories.forms import MemoryEditForm, MemoryFilterForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.querysets import InvalidCursor, KeysetPage, keyset_page, planner_estimate
@@ -245,6 +246,8 @@ class Selection:
     ids: list[str]
     scope: list[str]
     preview: list[Memory]
+    # The same set as filter JSON, for the Event (a worker could rebuild the set from it).
+    filters: dict
 
 
 def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection | str:
@@ -255,11 +258,8 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
             return (
                 "A semantic search ranks memories rather than filtering them; select rows instead."
             )
-        memories = (
-            Memory.objects.for_project(project)
-            .visible(show_expired=form.include_expired)
-            .matching(form.compiled_q())
-        )
+        deletion_filter = form.deletion_filter()
+        memories = Memory.objects.for_project(project).matching(compile_filters(deletion_filter).q)
         scope = [f"{p.label}: {p.value}" if p.value else p.label for p in form.pills()]
         if not form.include_expired:
             scope.append("expired memories excluded")
@@ -274,13 +274,16 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
             parsed = [uuid.UUID(i) for i in ids]
         except ValueError:
             return "The selection contains an invalid memory id."
+        deletion_filter = {"memory_ids": [str(pk) for pk in parsed]}
         memories = Memory.objects.for_project(project).filter(pk__in=parsed)
         scope = _scope_summary(memories)
     count = memories.count()
     if count == 0:
         return "Nothing to delete: no memory matches."
     preview = list(memories.defer(*LIGHT_COLUMNS).order_by("-created_at", "-id")[:5])
-    return Selection(memories, count, request.POST.get("all") == "1", ids, scope, preview)
+    return Selection(
+        memories, count, request.POST.get("all") == "1", ids, scope, preview, deletion_filter
+    )
 
 
 def _scope_summary(memories) -> list[str]:
@@ -330,20 +333,14 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
         return render(
             request, f"{template}#bulk-confirm" if is_partial(request) else template, context
         )
-    payload = {
-        "source": "dashboard",
-        **(
-            {"filters": form.filter_dict(), "show_expired": form.include_expired}
-            if selection.all_matching
-            else {"memory_ids": selection.ids}
-        ),
-    }
-    # Runs in the request for now. When the Celery path lands (issue 3), this call becomes the
-    # task's enqueue; the Event is the same either way and the messages below read its status.
+    payload = {"filters": selection.filters, "source": "dashboard"}
+    # Runs in the request for now. Once the Celery path of issue 3 is merged, this line becomes
+    # `services.delete_or_schedule(...)` with the same arguments: the payload already carries
+    # the filter a worker needs, and deletion_message() reads the Event's status either way.
     event = services.delete_memories(
         request.project, selection.memories, actor=actor_of(request), payload=payload
     )
-    message = _deletion_message(event)
+    message = deletion_message(event)
     if not is_partial(request):
         messages.success(request, message)
         return redirect(back)
@@ -355,11 +352,17 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
     return toast(response, message)
 
 
-def _deletion_message(event: Event) -> str:
+def deletion_message(event: Event, subject: str = "") -> str:
+    """What a delete did, or that a worker is doing it (a large delete may be queued)."""
     if event.status == Event.Status.SUCCEEDED:
         deleted = (event.results or {}).get("deleted", 0)
-        return f"Deleted {deleted:,} {'memory' if deleted == 1 else 'memories'}. Their history is kept."
-    return f"The deletion runs in the background (event {event.id}); see Activity."
+        noun = "memory" if deleted == 1 else "memories"
+        what = f"{subject} and {deleted:,} {noun}" if subject else f"{deleted:,} {noun}"
+        return f"Deleted {what}. Their history is kept."
+    return (
+        f"Deleting {subject or 'the memories'} in the background "
+        f"(event {str(event.id)[:8]}, {event.status}); see Activity."
+    )
 
 
 def _bulk_refusal(request: DashboardRequest, message: str, back: str) -> HttpResponse:

@@ -5,12 +5,21 @@ import json
 import pytest
 from django.urls import reverse
 
+from memories.filters import compile_filters
 from memories.models import Event, Memory, MemoryHistory
 from tests.dashboard.conftest import bulk_memories, htmx, remember
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("memories:bulk_delete")
+
+
+class _AnyDate:
+    def __eq__(self, other):
+        return isinstance(other, str) and len(other) == 10 and other[4] == "-"
+
+
+ANY_DATE = _AnyDate()
 
 
 @pytest.fixture
@@ -69,9 +78,16 @@ def test_confirmed_delete_of_all_matching_uses_the_service(editor_client, world,
     assert event.results == {"deleted": 2}
     assert event.payload == {
         "source": "dashboard",
-        "filters": {"user_id": "alex"},
-        "show_expired": False,
+        "filters": {
+            "AND": [
+                {"user_id": "alex"},
+                {"OR": [{"expiration_date": None}, {"expiration_date": {"gte": ANY_DATE}}]},
+            ]
+        },
     }
+    # The payload alone rebuilds the set, as a background worker would.
+    again = compile_filters(event.payload["filters"]).q
+    assert Memory.objects.filter(project=world).filter(again).count() == 0
     assert event.actor == "user:eddie"
     assert set(deletes.values_list("source_event", flat=True)) == {event.pk}
 
@@ -90,6 +106,13 @@ def test_confirmed_delete_refreshes_table_count_pills_and_toasts(editor_client, 
     assert response.context["count"].value == 0
     trigger = json.loads(response["HX-Trigger"])
     assert trigger["toast"]["message"].startswith("Deleted 2 memories.")
+
+
+def test_selected_rows_are_recorded_as_a_memory_ids_filter(editor_client, world):
+    ids = ids_of(world, user_id="bob")
+    editor_client.post(URL, {"ids": ids, "confirmed": "1"})
+    event = Event.objects.get(event_type="DELETE")
+    assert event.payload == {"source": "dashboard", "filters": {"memory_ids": ids}}
 
 
 def test_selected_ids_of_other_projects_are_ignored(editor_client, world, other_project):
