@@ -76,9 +76,12 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=30, help="timed requests per case")
         parser.add_argument("--reseed", action="store_true", help="drop and seed again")
         parser.add_argument("--json", action="store_true", help="print results as JSON")
+        parser.add_argument(
+            "--project", default=PROJECT, help="project to seed (kept between runs)"
+        )
 
-    def handle(self, *args, memories, users, requests, reseed, json: bool, **options):
-        project = get_or_create_project(PROJECT, organization=ORGANIZATION)
+    def handle(self, *args, memories, users, requests, reseed, json: bool, project, **options):
+        project = get_or_create_project(project, organization=ORGANIZATION)
         users = users or max(1, memories // 100)
         have = Memory.objects.for_project(project).count()
         if reseed or have != memories:
@@ -170,7 +173,7 @@ def _seed_entities(project, *, memories: int, users: int, at: dt.datetime) -> No
     names = [("user", f"user-{i}") for i in range(min(users, memories))]
     names += [("agent", f"agent-{i}") for i in range(20)]
     names += [("app", f"app-{i}") for i in range(5)]
-    names += [("run", f"run-{i}") for i in range(0, memories // 50, 1) if i * 50 % 10 == 0]
+    names += [("run", f"run-{i}") for i in range(memories // 50)]
     Entity.objects.bulk_create(
         [Entity(project=project, kind=k, name=n, created_at=at, updated_at=at) for k, n in names],
         batch_size=5000,
