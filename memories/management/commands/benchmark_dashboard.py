@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from entities.models import Entity
+from memdash.access import SESSION_KEY
 from memdash.models import Membership, Role
 from memdash.tenancy import get_or_create_project
 from memories import embeddings
@@ -190,6 +191,9 @@ def _client(project) -> Client:
     Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ADMIN})
     client = Client()
     client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = project.pk  # the user may belong to several benchmark projects
+    session.save()
     return client
 
 
