@@ -66,6 +66,13 @@
   });
   document.body.addEventListener("htmx:afterSettle", updateSelection);
 
+  // Escape closes an open confirmation (its Cancel link knows how).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var cancel = document.querySelector(".confirm [data-cancel]");
+    if (cancel) { event.preventDefault(); cancel.click(); }
+  });
+
   // "/" focuses the first search box, as on many sites.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -147,3 +147,20 @@ def test_mutations_need_the_csrf_token(alice, project):
     client.force_login(alice)
     response = client.post(reverse("memories:bulk_delete"), {"all": "1", "confirmed": "1"})
     assert response.status_code == 403
+
+
+def test_htmx_posts_pass_csrf_with_the_body_header(alice, project):
+    """The token htmx sends (from <body hx-headers>) is what CsrfViewMiddleware accepts."""
+    import re
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    token = re.search(r'"x-csrftoken": "([^"]+)"', page).group(1)
+    response = client.post(
+        reverse("memories:bulk_delete"),
+        {"all": "1"},
+        headers={"HX-Request": "true", "HX-Target": "bulk-confirm", "X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    assert "Nothing to delete" in response.content.decode()
