@@ -119,7 +119,7 @@ _COUNT = re.compile(r'<span id="memory-count"[^>]*>(.*?)</span>', re.S)
 
 def seed(project, *, memories: int, users: int, batch: int = 20_000) -> None:
     """COPY `memories` rows into `project` (replacing what it had), then VACUUM ANALYZE."""
-    rng = random.Random(42)
+    rng = random.Random(project.public_id)  # distinct ids for every seeded project
     texts = [s.format(x=f) for s in SENTENCES for f in FILLERS]
     pool = [_vector_literal(v) for v in embeddings.embed(texts[:64])]
     model = embeddings.get_embedder().name
