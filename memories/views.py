@@ -89,7 +89,6 @@ def memory_list_context(
     list_url: str,
     oob: bool,
     bulk: bool = True,
-    in_place: bool = True,
 ) -> dict:
     """Everything the memory table, count and pills need, for one filter form.
 
@@ -100,7 +99,6 @@ def memory_list_context(
         "form": form,
         "list_url": list_url,
         "bulk": bulk and not form.fixed,
-        "in_place": in_place,
         "oob": oob,
         "oob_search": oob and request.htmx.trigger not in SEARCH_BOX_IDS,
         "rows": [],
