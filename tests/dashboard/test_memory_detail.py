@@ -219,3 +219,9 @@ def test_detail_query_count_is_bounded(alice_client, memory, django_assert_max_n
     alice_client.get("/")
     with django_assert_max_num_queries(8):
         alice_client.get(memory.get_absolute_url())
+
+
+def test_detail_history_restore_and_boosted_get_the_full_page(alice_client, memory):
+    for extra in ({"HX-History-Restore-Request": "true"}, {"HX-Boosted": "true"}):
+        response = alice_client.get(memory.get_absolute_url(), headers=htmx("memory-body", **extra))
+        assert "<html" in response.content.decode()
