@@ -141,7 +141,10 @@ def seed(project, *, memories: int, users: int, batch: int = 20_000) -> None:
         ):
             for i in range(start, min(start + batch, memories)):
                 text = f"{texts[i % len(texts)]} (note {i})"
-                created = now - dt.timedelta(seconds=rng.randint(0, 365 * 86400))
+                # Memories arrive over a year, roughly in insertion order, as real ones do.
+                created = now - dt.timedelta(
+                    seconds=(memories - i) * 365 * 86400 / memories + rng.randint(0, 600)
+                )
                 updated = created + dt.timedelta(days=rng.randint(0, 30)) if i % 7 == 0 else created
                 copy.write_row(
                     (
