@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "memdash.context_processors.dashboard",
             ],
         },
     },
@@ -175,6 +176,9 @@ MEMDASH_MAX_MEMORY_CHARS = env_int("MEMDASH_MAX_MEMORY_CHARS", 20_000)
 MEMDASH_MAX_MESSAGES = env_int("MEMDASH_MAX_MESSAGES", 200)
 # List endpoints count matching rows exactly up to this many, then report the cap.
 MEMDASH_COUNT_CAP = env_int("MEMDASH_COUNT_CAP", 10_000)
+# The dashboard's lists count exactly up to this many, then show "1,000+ (≈ estimate)": its
+# counts run on every filter change, and counting past a few thousand filtered rows is slow.
+MEMDASH_DASHBOARD_COUNT_CAP = env_int("MEMDASH_DASHBOARD_COUNT_CAP", 1_000)
 # Scopes with more rows than this are searched through the HNSW index instead of exactly.
 MEMDASH_EXACT_SEARCH_LIMIT = env_int("MEMDASH_EXACT_SEARCH_LIMIT", 20_000)
 # Deletes touching more memories than this run as a background Event.

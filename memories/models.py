@@ -6,7 +6,7 @@ import secrets
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.urls import reverse
@@ -159,6 +159,13 @@ class Memory(models.Model):
             GinIndex(fields=["categories"], name="memory_categories_gin"),
             GinIndex(fields=["search_vector"], name="memory_fts_gin"),
             GinIndex(fields=["memory"], opclasses=["gin_trgm_ops"], name="memory_text_trgm"),
+            # Django compiles `icontains` (the filter language's `keywords`, the dashboard's
+            # keyword box) to UPPER(memory) LIKE UPPER(...), which only an index on the
+            # same expression serves.
+            GinIndex(
+                OpClass(models.functions.Upper("memory"), name="gin_trgm_ops"),
+                name="memory_text_upper_trgm",
+            ),
             HnswIndex(
                 fields=["embedding"],
                 name="memory_embedding_hnsw",

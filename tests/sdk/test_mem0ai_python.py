@@ -5,6 +5,7 @@ paths for one memory, batches, entities, feedback and the project.
 """
 
 import asyncio
+import concurrent.futures
 
 import pytest
 from mem0 import AsyncMemoryClient, MemoryClient
@@ -513,7 +514,10 @@ def test_async_client_round_trip(server):
         deleted = await client.delete(memory_id)
         return added, listed, found, project, deleted
 
-    added, listed, found, project, deleted = asyncio.run(scenario())
+    # In a thread of its own: Playwright's sync API (the browser tests) leaves an event loop
+    # running in the main thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        added, listed, found, project, deleted = pool.submit(asyncio.run, scenario()).result()
     assert added == add_response("Async fact")
     assert listed == page([memory("Async fact", user_id="alex")])
     assert found == {"results": [memory("Async fact", user_id="alex", score=ANY_SCORE)]}

@@ -1,0 +1,131 @@
+"""Dashboard pages for entities: the list, one entity with its memories, and entity delete."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, push_url
+
+from entities import services
+from entities.models import Entity
+from entities.querysets import with_memory_counts
+from memdash.access import DashboardRequest, project_member
+from memdash.htmx import is_partial, template_for, vary_on_htmx
+from memdash.models import Role
+from memories.forms import MemoryFilterForm
+from memories.models import Memory
+from memories.querysets import InvalidCursor, keyset_page
+from memories.views import actor_of, deletion_message, memory_list_context
+
+PAGE_SIZE = 50
+
+
+@vary_on_htmx
+@require_GET
+@project_member()
+def entity_list(request: DashboardRequest) -> HttpResponse:
+    """Users, agents, apps and runs, most recently active first, searchable by name."""
+    kind = request.GET.get("kind") if request.GET.get("kind") in Entity.Kind.values else None
+    search = (request.GET.get("q") or "").strip()[:255]
+    entities = with_memory_counts(
+        Entity.objects.for_project(request.project).of_kind(kind).named_like(search),
+        cap=settings.MEMDASH_DASHBOARD_COUNT_CAP,
+    )
+    try:
+        page = keyset_page(
+            entities,
+            key="updated_at",
+            size=PAGE_SIZE,
+            older=request.GET.get("older"),
+            newer=request.GET.get("newer"),
+        )
+    except InvalidCursor:
+        page = keyset_page(entities, key="updated_at", size=PAGE_SIZE)
+    query = QueryDict(mutable=True)
+    if kind:
+        query["kind"] = kind
+    if search:
+        query["q"] = search
+    context = {
+        "page": page,
+        "kind": kind,
+        "search": search,
+        "filter_query": query,
+        "count_cap": settings.MEMDASH_DASHBOARD_COUNT_CAP,
+    }
+    if not is_partial(request):
+        totals = _totals(request)
+        context["total"] = sum(totals.values())
+        context["kinds"] = [
+            (value, label, totals.get(value, 0)) for value, label in Entity.Kind.choices
+        ]
+    response = render(
+        request, template_for(request, "entities/list.html", ("entity-table",)), context
+    )
+    if is_partial(request):
+        url = reverse("entities:list")
+        push_url(response, f"{url}?{query.urlencode()}" if query else url)
+    return response
+
+
+def _totals(request: DashboardRequest) -> dict[str, int]:
+    rows = (
+        Entity.objects.for_project(request.project)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def _get_entity(request: DashboardRequest, kind: str, name: str) -> Entity:
+    if kind not in Entity.Kind.values:
+        raise Http404("Unknown entity type.")
+    return get_object_or_404(Entity.objects.for_project(request.project), kind=kind, name=name)
+
+
+@vary_on_htmx
+@require_GET
+@project_member()
+def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpResponse:
+    """One entity and its memories: the memory table, pre-filtered to the entity."""
+    entity = _get_entity(request, kind, name)
+    params = QueryDict(mutable=True)
+    for key in ("sort", "show_expired"):
+        if request.GET.get(key):
+            params[key] = request.GET[key]
+    form = MemoryFilterForm(params, fixed={entity.scope_field: entity.name})
+    url = reverse("entities:detail", args=[entity.kind, entity.name])
+    template = template_for(request, "entities/detail.html", ("memory-table",))
+    context = memory_list_context(
+        request, form, list_url=url, oob=template.endswith("#memory-table"), bulk=False
+    )
+    context.update(entity=entity, memories_url=_memories_url(entity))
+    return render(request, template, context)
+
+
+def _memories_url(entity: Entity) -> str:
+    query = QueryDict(mutable=True)
+    query[entity.scope_field] = entity.name
+    return f"{reverse('memories:list')}?{query.urlencode()}"
+
+
+@vary_on_htmx
+@require_http_methods(["GET", "POST"])
+@project_member(Role.EDITOR)
+def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpResponse:
+    """GET: a confirmation with the exact number of memories that go. POST: delete them all."""
+    entity = _get_entity(request, kind, name)
+    if request.method == "GET":
+        count = Memory.objects.for_project(request.project).for_entity(kind, name).count()
+        template = template_for(request, "entities/delete.html", ("delete-confirm",))
+        return render(request, template, {"entity": entity, "count": count})
+    event = services.delete_entity(request.project, entity, actor=actor_of(request))
+    messages.success(request, deletion_message(event, f"{entity.kind} {entity.name}"))
+    target = reverse("entities:list")
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)

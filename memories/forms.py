@@ -1,0 +1,342 @@
+"""Dashboard forms: the memory filter (URL state -> filter dict -> pills) and the memory edit.
+
+The filter form turns the query string into a Mem0 filter dict, which memories.filters compiles
+exactly as it does for the API. The same form renders the filter controls and the pills, and
+gives the canonical query string that the URL bar shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import Q
+from django.http import QueryDict
+
+from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
+from memories.querysets import utc_today
+
+MAX_VALUES = 20
+SORTS = {"created": "created_at", "updated": "updated_at"}
+# (param, label) in canonical order. Values of one param are OR-ed, params are AND-ed,
+# except metadata pairs, which are all AND-ed (each names its own key).
+MULTI_PARAMS = (
+    ("user_id", "user"),
+    ("agent_id", "agent"),
+    ("app_id", "app"),
+    ("run_id", "run"),
+    ("category", "category"),
+    ("meta", "metadata"),
+)
+ADD_CHOICES = [(param, label) for param, label in MULTI_PARAMS]
+CURSOR_PARAMS = ("older", "newer")
+
+
+class MultiValueField(forms.Field):
+    """A repeated query parameter (`?user_id=a&user_id=b`) as a list of trimmed strings."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, max_length: int = 255, **kwargs: Any):
+        super().__init__(required=False, **kwargs)
+        self.max_length = max_length
+
+    def to_python(self, value: Any) -> list[str]:
+        values = [str(v).strip() for v in (value or []) if str(v).strip()]
+        unique = list(dict.fromkeys(values))
+        if len(unique) > MAX_VALUES:
+            raise forms.ValidationError(f"at most {MAX_VALUES} values")
+        for item in unique:
+            if len(item) > self.max_length:
+                raise forms.ValidationError(f"{item[:20]!r}... is longer than {self.max_length}")
+        return unique
+
+
+@dataclass(frozen=True)
+class Pill:
+    """One active filter, shown as a removable pill; `query` is the URL without it."""
+
+    label: str
+    value: str
+    query: QueryDict
+    param: str
+
+
+class MemoryFilterForm(forms.Form):
+    user_id = MultiValueField()
+    agent_id = MultiValueField()
+    app_id = MultiValueField()
+    run_id = MultiValueField()
+    category = MultiValueField(max_length=100)
+    meta = MultiValueField(max_length=500)
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    show_expired = forms.BooleanField(required=False)
+    filters = forms.CharField(required=False, max_length=5000)
+    q = forms.CharField(required=False, max_length=200)
+    search = forms.CharField(required=False, max_length=500)
+    sort = forms.ChoiceField(
+        required=False, choices=[("created", "Newest created"), ("updated", "Recently updated")]
+    )
+    # "Add a filter" row: folded into the matching list, then the URL is rewritten without it.
+    add_field = forms.ChoiceField(required=False, choices=ADD_CHOICES)
+    add_value = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, data: QueryDict, *, fixed: dict[str, str] | None = None):
+        # `fixed`: entity filters a page imposes (an entity page shows one entity's memories).
+        super().__init__(data)
+        self.fixed = fixed or {}
+        self._filter_dict: dict | None = None
+
+    def clean_meta(self) -> list[str]:
+        pairs = self.cleaned_data["meta"]
+        for pair in pairs:
+            _split_pair(pair)
+        return pairs
+
+    def clean_filters(self) -> dict | None:
+        text = self.cleaned_data["filters"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"not valid JSON ({exc.msg})") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError("must be a JSON object, as in the API's `filters`")
+        return value or None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        field, value = data.get("add_field"), (data.get("add_value") or "").strip()
+        if field and value and field in self.fields:
+            if field == "meta":
+                try:
+                    _split_pair(value)
+                except forms.ValidationError as exc:
+                    self.add_error("add_value", exc)
+                    return data
+            values = data.get(field) or []
+            if value not in values:
+                data[field] = [*values, value]
+        if not self.errors:
+            try:
+                self._filter_dict = self.build_filter_dict(data)
+                compile_filters(self._filter_dict)
+            except FilterError as exc:
+                self.add_error("filters" if data.get("filters") else None, str(exc))
+        return data
+
+    @property
+    def adds_filter(self) -> bool:
+        """The request used the "add filter" row, so the URL should be rewritten."""
+        return bool(self.data.get("add_field") or self.data.get("add_value"))
+
+    @property
+    def sort_key(self) -> str:
+        return SORTS.get(self.cleaned_data.get("sort") or "created", "created_at")
+
+    @property
+    def include_expired(self) -> bool:
+        return bool(self.cleaned_data.get("show_expired"))
+
+    @property
+    def search_text(self) -> str:
+        return (self.cleaned_data.get("search") or "").strip()
+
+    def build_filter_dict(self, data: dict) -> dict:
+        conditions: list[dict] = []
+        for name in ENTITY_FIELDS:
+            values = data.get(name) or []
+            if len(values) == 1:
+                conditions.append({name: values[0]})
+            elif values:
+                conditions.append({name: {"in": values}})
+        if data.get("category"):
+            conditions.append({"categories": {"in": data["category"]}})
+        for pair in data.get("meta") or []:
+            key, value = _split_pair(pair)
+            conditions.append({"metadata": {key: _metadata_value(value)}})
+        if data.get("date_from"):
+            conditions.append({"created_at": {"gte": data["date_from"].isoformat()}})
+        if data.get("date_to"):
+            conditions.append({"created_at": {"lte": data["date_to"].isoformat()}})
+        if (data.get("q") or "").strip():
+            conditions.append({"keywords": {"icontains": data["q"].strip()}})
+        if data.get("filters"):
+            conditions.append(data["filters"])
+        if not conditions:
+            return {}
+        return conditions[0] if len(conditions) == 1 else {"AND": conditions}
+
+    def filter_dict(self) -> dict:
+        """The Mem0 filter the page applies (valid forms only): what the API would take."""
+        assert self._filter_dict is not None or not self.errors
+        return self._filter_dict or {}
+
+    def deletion_filter(self) -> dict:
+        """The filter a bulk delete of "all matching" applies: the page's filter, plus the
+        expiry rule the page shows (expired memories are spared unless shown).
+
+        Self-contained filter JSON, so a background worker can rebuild the same set from an
+        Event's payload.
+        """
+        base = self.filter_dict()
+        if self.include_expired:
+            return base
+        unexpired = {
+            "OR": [{"expiration_date": None}, {"expiration_date": {"gte": utc_today().isoformat()}}]
+        }
+        return {"AND": [base, unexpired]} if base else unexpired
+
+    def compiled_q(self) -> Q:
+        """The filter as a Q, with the page's fixed entity (matched exactly, "*" included)."""
+        return compile_filters(self.filter_dict()).q & Q(**self.fixed)
+
+    # --- URL state ------------------------------------------------------------------------------
+
+    def canonical_query(self) -> QueryDict:
+        """The filter state as the URL shows it: the add row folded in, empty values dropped."""
+        query = QueryDict(mutable=True)
+        data = self.cleaned_data if self.is_bound and not self.errors else {}
+        if not data:
+            return self._raw_query()
+        for param, _label in MULTI_PARAMS:
+            if data.get(param):
+                query.setlist(param, data[param])
+        for name in ("date_from", "date_to"):
+            if data.get(name):
+                query[name] = data[name].isoformat()
+        if data.get("show_expired"):
+            query["show_expired"] = "1"
+        if data.get("filters"):
+            query["filters"] = json.dumps(data["filters"], separators=(",", ":"))
+        for name in ("q", "search"):
+            if (data.get(name) or "").strip():
+                query[name] = data[name].strip()
+        if data.get("sort") and data["sort"] != "created":
+            query["sort"] = data["sort"]
+        return query
+
+    def _raw_query(self) -> QueryDict:
+        """An invalid form keeps the URL as typed (minus cursors), so the user can fix it."""
+        query = self.data.copy() if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+        for name in (*CURSOR_PARAMS, "add_field", "add_value"):
+            query.pop(name, None)
+        return query
+
+    def pills(self) -> list[Pill]:
+        query = self.canonical_query()
+        pills: list[Pill] = []
+
+        def without(param: str, value: str | None = None) -> QueryDict:
+            rest = query.copy()
+            if value is None:
+                rest.pop(param, None)
+            else:
+                rest.setlist(param, [v for v in rest.getlist(param) if v != value])
+            return rest
+
+        for param, label in MULTI_PARAMS:
+            for value in query.getlist(param):
+                shown = " = ".join(_split_pair(value)) if param == "meta" else value
+                pills.append(Pill(label, shown, without(param, value), param))
+        labels = {
+            "date_from": "created from",
+            "date_to": "created until",
+            "show_expired": "including expired",
+            "filters": "filter",
+            "q": "text contains",
+            "search": "similar to",
+        }
+        for param, label in labels.items():
+            if param in query:
+                value = "" if param == "show_expired" else query[param]
+                pills.append(Pill(label, value, without(param), param))
+        return pills
+
+    def clear_all_query(self) -> QueryDict:
+        """Clearing every pill keeps only the sort order."""
+        query = QueryDict(mutable=True)
+        sort = self.canonical_query().get("sort")
+        if sort:
+            query["sort"] = sort
+        return query
+
+
+def _split_pair(pair: str) -> tuple[str, str]:
+    key, sep, value = pair.partition("=")
+    if not sep or not key.strip():
+        raise forms.ValidationError(f"metadata filters look like key=value, got {pair!r}")
+    return key.strip(), value.strip()
+
+
+def _metadata_value(value: str) -> Any:
+    """`priority=1` should match both {"priority": 1} and {"priority": "1"}."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(parsed, bool | int | float) or parsed is None:
+        return {"in": [parsed, value]}
+    return value
+
+
+class MemoryEditForm(forms.Form):
+    memory = forms.CharField(
+        label="Text", widget=forms.Textarea(attrs={"rows": 4}), strip=True, max_length=None
+    )
+    metadata = forms.CharField(
+        label="Metadata (JSON object)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "mono"}),
+    )
+    expiration_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_memory(self) -> str:
+        text = self.cleaned_data["memory"]
+        limit = settings.MEMDASH_MAX_MEMORY_CHARS
+        if len(text) > limit:
+            raise forms.ValidationError(f"at most {limit:,} characters ({len(text):,} given)")
+        return text
+
+    def clean_metadata(self) -> dict | None:
+        text = self.cleaned_data["metadata"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"not valid JSON ({exc.msg})") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError("must be a JSON object")
+        return value
+
+    @classmethod
+    def for_memory(cls, memory) -> MemoryEditForm:
+        return cls(
+            initial={
+                "memory": memory.memory,
+                "metadata": json.dumps(memory.metadata, indent=2, ensure_ascii=False)
+                if memory.metadata
+                else "",
+                "expiration_date": memory.expiration_date,
+            }
+        )
+
+    def changes(self, memory) -> dict[str, Any]:
+        """Only the fields that differ, so the history row and Event name what really changed."""
+        data = self.cleaned_data
+        changed: dict[str, Any] = {}
+        if data["memory"] != memory.memory:
+            changed["text"] = data["memory"]
+        if data["metadata"] != memory.metadata:
+            changed["metadata"] = data["metadata"]
+        if data["expiration_date"] != memory.expiration_date:
+            changed["expiration_date"] = data["expiration_date"]
+        return changed

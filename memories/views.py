@@ -1,0 +1,582 @@
+"""Dashboard pages for memories (list, bulk delete, detail, edit, delete) and activity (Events).
+
+Views are thin: scope to the current project, validate with a form, call the same services the
+API calls, then pick the full page or the inline partial that htmx asked for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, push_url
+
+from memdash.access import DashboardRequest, project_member
+from memdash.errors import MemdashError
+from memdash.htmx import is_partial, template_for, toast, vary_on_htmx
+from memdash.models import Role
+from memories import services
+from memories.filters import compile_filters
+from memories.forms import MemoryEditForm, MemoryFilterForm
+from memories.models import Event, Memory, MemoryHistory
+from memories.querysets import InvalidCursor, KeysetPage, keyset_page, planner_estimate
+from memories.search import search_memories
+
+PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 20
+EVENT_PAGE_SIZE = 50
+EVENT_CHANGES_SHOWN = 100
+SEARCH_TOP_K = 50
+SEARCH_THRESHOLD = 0.1
+# Rows one "delete selected" may name (the API's batch limit).
+MAX_SELECTED = 1000
+# Text boxes whose own requests must not overwrite them while the user types.
+SEARCH_BOX_IDS = ("filter-q", "filter-search")
+LIGHT_COLUMNS = ("embedding", "search_vector")
+
+
+def actor_of(request: DashboardRequest) -> str:
+    """How history rows and Events name a dashboard user."""
+    return f"user:{request.user.get_username()}"
+
+
+# --- counts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListCount:
+    """How many rows match: exact up to a cap; past it, the cap and the planner's estimate."""
+
+    value: int
+    exact: bool = True
+    estimate: int | None = None
+
+    def __str__(self) -> str:
+        if self.exact:
+            return f"{self.value:,}"
+        if self.estimate and self.estimate > self.value:
+            return f"{self.value:,}+ (≈{self.estimate:,})"
+        return f"{self.value:,}+"
+
+
+def count_rows(queryset, page: KeysetPage | None, *, first_page: bool) -> ListCount:
+    """Count without ever scanning everything: a first page that is also the last page is
+    its own count; otherwise count up to MEMDASH_DASHBOARD_COUNT_CAP and estimate beyond it."""
+    if page is not None and first_page and page.older is None:
+        return ListCount(len(page.rows))
+    cap = settings.MEMDASH_DASHBOARD_COUNT_CAP
+    value, capped = queryset.capped_count(cap)
+    if not capped:
+        return ListCount(value)
+    return ListCount(cap, exact=False, estimate=planner_estimate(queryset))
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def memory_list_context(
+    request: DashboardRequest,
+    form: MemoryFilterForm,
+    *,
+    list_url: str,
+    oob: bool,
+    bulk: bool = True,
+) -> dict:
+    """Everything the memory table, count and pills need, for one filter form.
+
+    `oob`: the response is the table fragment, so it also carries the count, pills and filter
+    controls as out-of-band swaps.
+    """
+    context = {
+        "form": form,
+        "list_url": list_url,
+        "bulk": bulk and not form.fixed,
+        "oob": oob,
+        "oob_search": oob and request.htmx.trigger not in SEARCH_BOX_IDS,
+        "rows": [],
+        "page": None,
+        "count": ListCount(0),
+        "searching": False,
+        "error": None,
+        "filter_query": form.canonical_query(),
+        "pills": [],
+        "clear_query": QueryDict(),
+        "state_inputs": [],
+        "api_filter": None,
+    }
+    if not form.is_valid():
+        context["error"] = "; ".join(
+            f"{'' if name == '__all__' else form[name].label + ': '}{message}"
+            for name, errors in form.errors.items()
+            for message in errors
+        )
+        return context
+    context.update(
+        pills=form.pills(),
+        clear_query=form.clear_all_query(),
+        state_inputs=[
+            (name, value)
+            for name in ("user_id", "agent_id", "app_id", "run_id", "category", "meta")
+            for value in context["filter_query"].getlist(name)
+        ],
+        api_filter=form.filter_dict(),
+    )
+    memories = (
+        Memory.objects.for_project(request.project)
+        .visible(show_expired=form.include_expired)
+        .matching(form.compiled_q())
+    )
+    if form.search_text:
+        hits = search_memories(
+            request.project,
+            query=form.search_text,
+            q=form.compiled_q(),
+            top_k=SEARCH_TOP_K,
+            threshold=SEARCH_THRESHOLD,
+            show_expired=form.include_expired,
+        )
+        for hit in hits:
+            hit.memory.score = hit.score
+        rows = [hit.memory for hit in hits]
+        decorate_rows(rows, context["filter_query"], sort_key=form.sort_key)
+        context.update(rows=rows, count=ListCount(len(hits)), searching=True)
+        return context
+    older, newer = request.GET.get("older"), request.GET.get("newer")
+    try:
+        page = keyset_page(
+            memories.defer(*LIGHT_COLUMNS),
+            key=form.sort_key,
+            size=PAGE_SIZE,
+            older=older,
+            newer=newer,
+        )
+    except InvalidCursor:
+        older = newer = None
+        page = keyset_page(memories.defer(*LIGHT_COLUMNS), key=form.sort_key, size=PAGE_SIZE)
+    first_page = not older and page.newer is None
+    decorate_rows(page.rows, context["filter_query"], sort_key=form.sort_key)
+    context.update(
+        rows=page.rows, page=page, count=count_rows(memories, page, first_page=first_page)
+    )
+    return context
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    value: str
+    url: str
+
+
+def decorate_rows(rows: list[Memory], filter_query: QueryDict, *, sort_key: str) -> None:
+    """Precompute what each table row shows, so the template loop stays cheap.
+
+    A scope chip links to the memories page with the current filter narrowed to that entity;
+    the query strings are built once per field, not once per row.
+    """
+    list_url = reverse("memories:list")
+    detail_url = reverse("memories:detail", args=[_ZERO_UUID])
+    bases = {}
+    for field in SCOPE_CHIPS:
+        rest = filter_query.copy()
+        rest.pop(field, None)
+        rest.pop("older", None)
+        rest.pop("newer", None)
+        bases[field] = f"{list_url}?{rest.urlencode()}&" if rest else f"{list_url}?"
+    for m in rows:
+        m.detail_url = detail_url.replace(str(_ZERO_UUID), str(m.id))
+        m.chips = [
+            Chip(label, value, bases[field] + urlencode({field: value}))
+            for field, label in SCOPE_CHIPS.items()
+            if (value := getattr(m, field))
+        ]
+        m.shown_at = getattr(m, sort_key)
+
+
+_ZERO_UUID = uuid.UUID(int=0)
+SCOPE_CHIPS = {"user_id": "user", "agent_id": "agent", "app_id": "app", "run_id": "run"}
+
+
+def _page_url(list_url: str, query: QueryDict, request) -> str:
+    query = query.copy()
+    for name in ("older", "newer"):
+        if request.GET.get(name):
+            query[name] = request.GET[name]
+    return f"{list_url}?{query.urlencode()}" if query else list_url
+
+
+@vary_on_htmx
+@require_GET
+@project_member()
+def memory_list(request: DashboardRequest) -> HttpResponse:
+    form = MemoryFilterForm(request.GET)
+    list_url = reverse("memories:list")
+    if form.is_valid() and form.adds_filter and not is_partial(request):
+        return redirect(_page_url(list_url, form.canonical_query(), request))
+    template = template_for(request, "memories/list.html", ("memory-table",))
+    partial = template.endswith("#memory-table")
+    context = memory_list_context(request, form, list_url=list_url, oob=partial)
+    status = 400 if context["error"] and not partial else 200
+    response = render(request, template, context, status=status)
+    if partial:
+        push_url(response, _page_url(list_url, context["filter_query"], request))
+    return response
+
+
+# --- bulk delete --------------------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """The memories a bulk delete would remove, and how the confirmation describes them."""
+
+    memories: object
+    count: int
+    all_matching: bool
+    ids: list[str]
+    scope: list[str]
+    preview: list[Memory]
+    # The same set as filter JSON, for the Event (a worker could rebuild the set from it).
+    filters: dict
+
+
+def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection | str:
+    """What the POST selects, or a message saying why it selects nothing deletable."""
+    project = request.project
+    if request.POST.get("all") == "1":
+        if form.search_text:
+            return (
+                "A semantic search ranks memories rather than filtering them; select rows instead."
+            )
+        deletion_filter = form.deletion_filter()
+        memories = Memory.objects.for_project(project).matching(compile_filters(deletion_filter).q)
+        scope = [f"{p.label}: {p.value}" if p.value else p.label for p in form.pills()]
+        if not form.include_expired:
+            scope.append("expired memories excluded")
+        ids: list[str] = []
+    else:
+        ids = list(dict.fromkeys(request.POST.getlist("ids")))
+        if not ids:
+            return "Select at least one memory first."
+        if len(ids) > MAX_SELECTED:
+            return f"Select at most {MAX_SELECTED} memories, or delete all matching the filter."
+        try:
+            parsed = [uuid.UUID(i) for i in ids]
+        except ValueError:
+            return "The selection contains an invalid memory id."
+        deletion_filter = {"memory_ids": [str(pk) for pk in parsed]}
+        memories = Memory.objects.for_project(project).filter(pk__in=parsed)
+        scope = _scope_summary(memories)
+    count = memories.count()
+    if count == 0:
+        return "Nothing to delete: no memory matches."
+    preview = list(memories.defer(*LIGHT_COLUMNS).order_by("-created_at", "-id")[:5])
+    return Selection(
+        memories, count, request.POST.get("all") == "1", ids, scope, preview, deletion_filter
+    )
+
+
+def _scope_summary(memories) -> list[str]:
+    """ "user: alex, bob" lines for the entities a selection touches (at most 1000 rows)."""
+    lines = []
+    for field, label in (
+        ("user_id", "user"),
+        ("agent_id", "agent"),
+        ("app_id", "app"),
+        ("run_id", "run"),
+    ):
+        names = sorted(
+            {n for n in memories.values_list(field, flat=True).order_by().distinct() if n}
+        )
+        if names:
+            shown = ", ".join(names[:10]) + (
+                f" and {len(names) - 10} more" if len(names) > 10 else ""
+            )
+            lines.append(f"{label}{'s' if len(names) > 1 else ''}: {shown}")
+    return lines
+
+
+@require_POST
+@project_member(Role.EDITOR)
+def bulk_delete(request: DashboardRequest) -> HttpResponse:
+    """Delete selected rows, or every memory matching the filter in the query string.
+
+    The first POST returns a confirmation stating the exact count and scope; the second
+    (with `confirmed=1`) deletes through memories.services.delete_memories, like the API.
+    """
+    form = MemoryFilterForm(request.GET)
+    list_url = reverse("memories:list")
+    back = _page_url(list_url, form.canonical_query(), request)
+    if not form.is_valid():
+        return _bulk_refusal(request, "Fix the filter first.", back)
+    selection = _selection(request, form)
+    if isinstance(selection, str):
+        return _bulk_refusal(request, selection, back)
+    if request.POST.get("confirmed") != "1":
+        context = {
+            "selection": selection,
+            "form": form,
+            "filter_query": form.canonical_query(),
+            "back": back,
+        }
+        template = "memories/bulk_confirm.html"
+        return render(
+            request, f"{template}#bulk-confirm" if is_partial(request) else template, context
+        )
+    payload = {"filters": selection.filters, "source": "dashboard"}
+    # Runs in the request for now. Once the Celery path of issue 3 is merged, this line becomes
+    # `services.delete_or_schedule(...)` with the same arguments: the payload already carries
+    # the filter a worker needs, and deletion_message() reads the Event's status either way.
+    event = services.delete_memories(
+        request.project, selection.memories, actor=actor_of(request), payload=payload
+    )
+    message = deletion_message(event)
+    if not is_partial(request):
+        messages.success(request, message)
+        return redirect(back)
+    context = memory_list_context(
+        request, MemoryFilterForm(request.GET), list_url=list_url, oob=True
+    )
+    context["clear_confirm"] = True
+    response = render(request, "memories/list.html#memory-table", context)
+    return toast(response, message)
+
+
+def deletion_message(event: Event, subject: str = "") -> str:
+    """What a delete did, or that a worker is doing it (a large delete may be queued)."""
+    if event.status == Event.Status.SUCCEEDED:
+        deleted = (event.results or {}).get("deleted", 0)
+        noun = "memory" if deleted == 1 else "memories"
+        what = f"{subject} and {deleted:,} {noun}" if subject else f"{deleted:,} {noun}"
+        return f"Deleted {what}. Their history is kept."
+    return (
+        f"Deleting {subject or 'the memories'} in the background "
+        f"(event {str(event.id)[:8]}, {event.status}); see Activity."
+    )
+
+
+def _bulk_refusal(request: DashboardRequest, message: str, back: str) -> HttpResponse:
+    if is_partial(request):
+        return render(
+            request, "memories/bulk_confirm.html#bulk-confirm", {"refusal": message, "back": back}
+        )
+    messages.error(request, message)
+    return redirect(back)
+
+
+# --- one memory ---------------------------------------------------------------------------------
+
+
+def _memory_or_none(request: DashboardRequest, pk: uuid.UUID) -> Memory | None:
+    return (
+        Memory.objects.for_project(request.project)
+        .select_related("source_event")
+        .defer(*LIGHT_COLUMNS)
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _get_memory(request: DashboardRequest, pk: uuid.UUID) -> Memory:
+    memory = _memory_or_none(request, pk)
+    if memory is None:
+        raise Http404("No such memory in this project.")
+    return memory
+
+
+def _history(request: DashboardRequest, pk: uuid.UUID):
+    return MemoryHistory.objects.filter(project=request.project, memory_id=pk)
+
+
+def _timeline(request: DashboardRequest, pk: uuid.UUID) -> KeysetPage:
+    rows = _history(request, pk).select_related("source_event")
+    try:
+        return keyset_page(
+            rows, key="created_at", size=HISTORY_PAGE_SIZE, older=request.GET.get("older")
+        )
+    except InvalidCursor:
+        return keyset_page(rows, key="created_at", size=HISTORY_PAGE_SIZE)
+
+
+def _detail_context(request: DashboardRequest, pk: uuid.UUID, memory: Memory | None) -> dict:
+    first_add = (
+        _history(request, pk)
+        .filter(event=MemoryHistory.Action.ADD)
+        .order_by("created_at", "id")
+        .first()
+    )
+    return {
+        "memory": memory,
+        "memory_id": pk,
+        "timeline": _timeline(request, pk),
+        "first_add": first_add,
+    }
+
+
+@vary_on_htmx
+@require_GET
+@project_member()
+def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """A memory, its provenance and its history. A deleted memory still shows its history."""
+    memory = _memory_or_none(request, pk)
+    if memory is None and not _history(request, pk).exists():
+        raise Http404("No such memory in this project.")
+    template = template_for(request, "memories/detail.html", ("memory-body", "history-more"))
+    if template.endswith("#history-more"):
+        return render(request, template, {"timeline": _timeline(request, pk), "memory_id": pk})
+    return render(request, template, _detail_context(request, pk, memory))
+
+
+@vary_on_htmx
+@require_http_methods(["GET", "POST"])
+@project_member(Role.EDITOR)
+def memory_edit(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    memory = _get_memory(request, pk)
+    if request.method == "POST":
+        form = MemoryEditForm(request.POST)
+        if form.is_valid():
+            try:
+                changes = form.changes(memory)
+                if changes:
+                    services.update_memory(memory, actor=actor_of(request), **changes)
+            except MemdashError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                message = "Memory updated." if changes else "Nothing changed."
+                if not is_partial(request):
+                    messages.success(request, message)
+                    return redirect(memory)
+                context = _detail_context(request, pk, memory)
+                context["oob"] = True
+                response = render(request, "memories/detail.html#memory-body", context)
+                return toast(response, message)
+    else:
+        form = MemoryEditForm.for_memory(memory)
+    template = template_for(request, "memories/edit.html", ("memory-body",))
+    return render(request, template, {"memory": memory, "form": form})
+
+
+@vary_on_htmx
+@require_http_methods(["GET", "POST"])
+@project_member(Role.EDITOR)
+def memory_delete(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """GET: the confirmation. POST: delete through the service, then back to the list."""
+    memory = _get_memory(request, pk)
+    if request.method == "GET":
+        template = template_for(request, "memories/delete.html", ("delete-confirm",))
+        return render(request, template, {"memory": memory})
+    services.delete_memory(memory, actor=actor_of(request))
+    messages.success(request, "Memory deleted. Its history is kept.")
+    target = reverse("memories:list")
+    if request.htmx:
+        return HttpResponseClientRedirect(target)
+    return redirect(target)
+
+
+# --- activity -----------------------------------------------------------------------------------
+
+
+def _event_filter(request) -> tuple[Q, dict[str, str]]:
+    """Filters of the activity page from the query string: (condition, the values applied)."""
+    applied: dict[str, str] = {}
+    q = Q()
+    kind = (request.GET.get("type") or "").upper()
+    if kind in Event.Type.values:
+        q &= Q(event_type=kind)
+        applied["type"] = kind
+    status = (request.GET.get("status") or "").upper()
+    if status in Event.Status.values:
+        q &= Q(status=status)
+        applied["status"] = status
+    entity = (request.GET.get("entity") or "").strip()[:255]
+    if entity:
+        names = Q(payload__entity_id=entity)
+        for field in ("user_id", "agent_id", "app_id", "run_id"):
+            names |= Q(metadata__contains={field: entity}) | Q(payload__contains={field: entity})
+        q &= names
+        applied["entity"] = entity
+    return q, applied
+
+
+@vary_on_htmx
+@require_GET
+@project_member()
+def event_list(request: DashboardRequest) -> HttpResponse:
+    condition, applied = _event_filter(request)
+    events = Event.objects.for_project(request.project).filter(condition)
+    try:
+        page = keyset_page(
+            events,
+            key="created_at",
+            size=EVENT_PAGE_SIZE,
+            older=request.GET.get("older"),
+            newer=request.GET.get("newer"),
+        )
+    except InvalidCursor:
+        page = keyset_page(events, key="created_at", size=EVENT_PAGE_SIZE)
+    for event in page.rows:
+        event.entity_labels = _entity_labels(event)
+    query = QueryDict(mutable=True)
+    query.update(applied)
+    context = {
+        "page": page,
+        "applied": applied,
+        "filter_query": query,
+        "types": Event.Type.values,
+        "statuses": Event.Status.values,
+        "oob": is_partial(request),
+    }
+    template = template_for(request, "memories/activity.html", ("event-table",))
+    response = render(request, template, context)
+    if is_partial(request):
+        push_url(response, _page_url(reverse("memories:activity"), query, request))
+    return response
+
+
+def _entity_labels(event: Event) -> list[str]:
+    """ "user: alex" for the entities an Event names (adds: metadata; entity deletes: payload)."""
+    labels = []
+    for source in (event.metadata or {}, event.payload or {}):
+        if not isinstance(source, dict):
+            continue
+        for field in ("user_id", "agent_id", "app_id", "run_id"):
+            value = source.get(field)
+            if isinstance(value, str) and value:
+                labels.append(f"{field[:-3]}: {value}")
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    if payload.get("entity_type") and payload.get("entity_id"):
+        labels.append(f"{payload['entity_type']}: {payload['entity_id']}")
+    return list(dict.fromkeys(labels))
+
+
+@require_GET
+@project_member()
+def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """One Event, and the memories it added, changed or deleted (from their history rows)."""
+    event = get_object_or_404(Event.objects.for_project(request.project), pk=pk)
+    changes = list(
+        MemoryHistory.objects.filter(project=request.project, source_event=event).order_by(
+            "created_at", "id"
+        )[: EVENT_CHANGES_SHOWN + 1]
+    )
+    alive = set(
+        Memory.objects.for_project(request.project)
+        .filter(pk__in=[row.memory_id for row in changes])
+        .values_list("pk", flat=True)
+    )
+    for row in changes:
+        row.memory_exists = row.memory_id in alive
+    context = {
+        "event": event,
+        "changes": changes[:EVENT_CHANGES_SHOWN],
+        "more_changes": len(changes) > EVENT_CHANGES_SHOWN,
+    }
+    return render(request, "memories/event_detail.html", context)

@@ -1,0 +1,84 @@
+// memdash dashboard: toasts, row selection for bulk delete, and a keyboard shortcut.
+// Everything works without this file; it only makes the pages nicer to use.
+(function () {
+  "use strict";
+
+  function showToast(message, level) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var toast = document.createElement("div");
+    toast.className = "toast " + (level || "success");
+    toast.textContent = message; // never innerHTML: messages may quote memory text
+    box.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 7000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#toasts .toast").forEach(function (toast) {
+      setTimeout(function () { toast.remove(); }, 7000);
+    });
+    updateSelection();
+  });
+
+  // HX-Trigger: {"toast": {"message": "...", "level": "success"}}
+  document.body.addEventListener("toast", function (event) {
+    var detail = event.detail || {};
+    showToast(detail.message || (detail.value && detail.value.message), detail.level);
+  });
+
+  // htmx 2 does not swap 4xx/5xx responses; say what happened instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = status === 403 ? "You don't have permission to do that."
+      : status === 404 ? "Not found: it may have been deleted, or belong to another project."
+      : "Something went wrong (" + status + "). Please try again.";
+    showToast(text, "error");
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    showToast("The server could not be reached.", "error");
+  });
+
+  // Bulk selection: a page checkbox, a live count, buttons enabled only when useful.
+  function updateSelection() {
+    var form = document.getElementById("bulk-form");
+    if (!form) return;
+    var boxes = form.querySelectorAll('input[name="ids"]');
+    var checked = form.querySelectorAll('input[name="ids"]:checked').length;
+    var label = document.getElementById("selected-count");
+    if (label) label.textContent = checked + " selected";
+    var button = document.getElementById("delete-selected");
+    if (button) button.disabled = checked === 0;
+    var all = document.getElementById("select-page");
+    if (all) {
+      all.checked = boxes.length > 0 && checked === boxes.length;
+      all.indeterminate = checked > 0 && checked < boxes.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "select-page") {
+      document.querySelectorAll('#bulk-form input[name="ids"]').forEach(function (box) {
+        box.checked = target.checked;
+      });
+    }
+    if (target.id === "select-page" || target.name === "ids") updateSelection();
+  });
+  document.body.addEventListener("htmx:afterSettle", updateSelection);
+
+  // Escape closes an open confirmation (its Cancel link knows how).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var cancel = document.querySelector(".confirm [data-cancel]");
+    if (cancel) { event.preventDefault(); cancel.click(); }
+  });
+
+  // "/" focuses the first search box, as on many sites.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var tag = (document.activeElement && document.activeElement.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    var box = document.querySelector("[data-search-shortcut]");
+    if (box) { event.preventDefault(); box.focus(); }
+  });
+})();
