@@ -1,0 +1,1 @@
+"""The `benchmark` management command's seeding, measurements and report."""

@@ -362,25 +362,29 @@ class _Bench:
             (f"add infer=false: services.add_memories ({batch} per call)", via_service, True),
             (f"add, embeddings precomputed: storage only ({batch} per call)", storage_only, False),
         ]
+        samples: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+        added: dict[str, int] = dict.fromkeys(samples, 0)
         try:
-            for name, call, budgeted in variants:
+            for _, call, _ in variants:
                 call()  # warm-up
-                samples, added = [], 0
-                started = time.perf_counter()
-                for _ in range(calls):
+            # Interleaved, rotating the order, so that no variant alone pays for cold caches.
+            for round_ in range(calls):
+                shift = round_ % len(variants)
+                for name, call, _ in variants[shift:] + variants[:shift]:
                     begun = time.perf_counter()
-                    added += call()
-                    samples.append((time.perf_counter() - begun) * 1000)
-                elapsed = time.perf_counter() - started
+                    added[name] += call()
+                    samples[name].append((time.perf_counter() - begun) * 1000)
+            for name, _, budgeted in variants:
+                elapsed = sum(samples[name]) / 1000
                 result = Result(
                     name=name,
                     group="add",
                     calls=calls,
-                    p50_ms=round(statistics.median(samples), 1),
-                    p95_ms=round(percentile(samples, 0.95), 1),
-                    max_ms=round(max(samples), 1),
-                    rows_per_call=round(added / calls, 1),
-                    rate=round(added / elapsed, 1),
+                    p50_ms=round(statistics.median(samples[name]), 1),
+                    p95_ms=round(percentile(samples[name], 0.95), 1),
+                    max_ms=round(max(samples[name]), 1),
+                    rows_per_call=round(added[name] / calls, 1),
+                    rate=round(added[name] / elapsed, 1),
                     rate_unit="memories/s",
                 )
                 if budgeted:

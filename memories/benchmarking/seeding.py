@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import random
 import struct
 import time
@@ -258,9 +259,11 @@ def _maybe_without_indexes(rebuild: bool, steps: dict[str, float], log: Log) -> 
 
 
 def _create_indexes(indexes: list, steps: dict[str, float], log: Log) -> None:
-    # The HNSW graph of a million 384-dim vectors needs a few GB to build in memory.
-    memory = "4GB"
-    workers = 1  # two cores: the leader plus one worker
+    # The HNSW graph of a million 384-dim vectors needs a few GB to build in memory; a quarter
+    # of the machine's RAM at most. The leader builds too, so one worker per other core.
+    ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    memory = f"{max(64, min(4096, ram_mb // 4))}MB"
+    workers = max(0, min(4, (os.cpu_count() or 1) - 1))
     hnsw_last = sorted(indexes, key=lambda pair: pair[1].__class__.__name__ == "HnswIndex")
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = %s", [memory])
