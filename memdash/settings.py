@@ -188,6 +188,9 @@ MEMDASH_SYNC_DELETE_LIMIT = env_int("MEMDASH_SYNC_DELETE_LIMIT", 1_000)
 
 # "local" (all-MiniLM-L6-v2, ONNX int8, no network) or "openai" (text-embedding-3-small @384).
 MEMDASH_EMBEDDER = env_str("MEMDASH_EMBEDDER", "local")
+# CPU threads the local embedder may use per process (2 threads embed ~1.8x faster than 1 here);
+# lower it when many web and worker processes share few cores.
+MEMDASH_EMBEDDER_THREADS = env_int("MEMDASH_EMBEDDER_THREADS", min(os.cpu_count() or 1, 4))
 MEMDASH_OPENAI_EMBEDDING_MODEL = env_str("MEMDASH_OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")

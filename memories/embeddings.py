@@ -58,7 +58,7 @@ class LocalEmbedder:
         self._tokenizer.enable_truncation(max_length=LOCAL_MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = settings.MEMDASH_EMBEDDER_THREADS
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
