@@ -310,7 +310,7 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
     """Delete selected rows, or every memory matching the filter in the query string.
 
     The first POST returns a confirmation stating the exact count and scope; the second
-    (with `confirmed=1`) deletes through memories.services.delete_memories, like the API.
+    (with `confirmed=1`) deletes through the same service as the API (a background Event when large).
     """
     form = MemoryFilterForm(request.GET)
     list_url = reverse("memories:list")
@@ -332,10 +332,8 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
             request, f"{template}#bulk-confirm" if is_partial(request) else template, context
         )
     payload = {"filters": selection.filters, "source": "dashboard"}
-    # Runs in the request for now. Once the Celery path of issue 3 is merged, this line becomes
-    # `services.delete_or_schedule(...)` with the same arguments: the payload already carries
-    # the filter a worker needs, and deletion_message() reads the Event's status either way.
-    event = services.delete_memories(
+    # Small sets go at once; large ones become a DELETE event that a Celery worker runs.
+    event = services.delete_or_schedule(
         request.project, selection.memories, actor=actor_of(request), payload=payload
     )
     message = deletion_message(event)

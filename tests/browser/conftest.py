@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # inside one unless told that this is fine (it is: the loop is Playwright's, not ours).
@@ -27,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# A loaded 2-core CI machine can take more than Playwright's default 5 s to settle a swap.
+expect.set_options(timeout=15_000)
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 PASSWORD = "pw-123456"
 
@@ -34,7 +38,8 @@ PASSWORD = "pw-123456"
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found: run `make browsers`")
+        # A failure, not a skip: the dashboard must be proven in a real browser.
+        pytest.fail(f"{CHROMIUM} not found: run `make browsers`")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 

@@ -177,13 +177,37 @@ def test_expired_memories_are_spared_unless_shown(editor_client, project):
     assert not Memory.objects.exists()
 
 
-def test_large_delete_is_one_event_with_every_history_row(editor_client, project):
+def test_large_delete_is_one_event_with_every_history_row(editor_client, project, settings):
+    settings.MEMDASH_SYNC_DELETE_LIMIT = 5000
     bulk_memories(project, 1200, user_id="big")
     editor_client.post(f"{URL}?user_id=big", {"all": "1", "confirmed": "1"})
     assert not Memory.objects.exists()
     event = Event.objects.get(event_type="DELETE")
     assert event.results == {"deleted": 1200}
     assert MemoryHistory.objects.filter(event="DELETE", source_event=event).count() == 1200
+
+
+def test_a_delete_above_the_sync_limit_is_queued_for_a_worker(
+    editor_client, project, settings, django_capture_on_commit_callbacks
+):
+    from memories.services import run_delete_event
+
+    settings.MEMDASH_SYNC_DELETE_LIMIT = 2
+    remember(project, "a", "b", "c", user_id="big")
+    remember(project, "keep", user_id="small")
+    with django_capture_on_commit_callbacks() as queued:
+        response = editor_client.post(
+            f"{URL}?user_id=big", {"all": "1", "confirmed": "1"}, headers=htmx("memory-table")
+        )
+    assert len(queued) == 1  # the Celery task, sent once the event is committed
+    assert "in the background" in response["HX-Trigger"]
+    event = Event.objects.get(event_type="DELETE")
+    assert event.status == "PENDING"
+    assert Memory.objects.count() == 4
+    run_delete_event(event.pk)  # what the worker does
+    event.refresh_from_db()
+    assert (event.status, event.results) == ("SUCCEEDED", {"deleted": 3})
+    assert list(Memory.objects.values_list("memory", flat=True)) == ["keep"]
 
 
 def test_viewer_cannot_bulk_delete(viewer_client, world):
