@@ -16,10 +16,10 @@ from entities.models import Entity
 from entities.querysets import with_memory_counts
 from memdash.access import DashboardRequest, project_member
 from memdash.htmx import is_partial, template_for, vary_on_htmx
+from memdash.keyset import InvalidCursor, keyset_page
 from memdash.models import Role
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
-from memories.querysets import InvalidCursor, keyset_page
 from memories.views import actor_of, deletion_message, memory_list_context
 
 PAGE_SIZE = 50

@@ -122,7 +122,7 @@ def _flatten(detail: Any, prefix: str = "") -> str:
 
 def not_found(request, exception=None):
     """404 for paths no URL matches: JSON under the API prefixes, Django's page elsewhere."""
-    if request.path_info.startswith(API_PREFIXES):
+    if request.path_info.lower().startswith(API_PREFIXES):
         return JsonResponse({"detail": f"No API endpoint at {request.path_info}."}, status=404)
     from django.views.defaults import page_not_found
 
@@ -130,7 +130,7 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    if request.path_info.startswith(API_PREFIXES):
+    if request.path_info.lower().startswith(API_PREFIXES):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     from django.views.defaults import server_error as html_server_error
 

@@ -101,6 +101,9 @@ def update_project(project: Project, data: dict[str, Any]) -> Project:
                 raise InvalidRequest(f"{name} must be a string")
             if name == "name" and not (value or "").strip():
                 raise InvalidRequest("name must not be empty")
+            limit = Project._meta.get_field(name).max_length
+            if limit and value and len(value) > limit:
+                raise InvalidRequest(f"{name} has {len(value)} characters; at most {limit}")
             setattr(project, name, value or "")
             fields.append(name)
     for name, kind in OPTION_SETTINGS.items():

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "memdash.middleware.NormalizeApiPathMiddleware",
+    "memdash.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,7 +156,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["memdash.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["memdash.permissions.HasProjectRole"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["memdash.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "memdash.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -174,8 +175,13 @@ SPECTACULAR_SETTINGS = {
 MEMDASH_MAX_MEMORY_CHARS = env_int("MEMDASH_MAX_MEMORY_CHARS", 20_000)
 # Most messages one add call may carry.
 MEMDASH_MAX_MESSAGES = env_int("MEMDASH_MAX_MESSAGES", 200)
+# A memory's metadata, as JSON. An add copies it onto each memory it creates.
+MEMDASH_MAX_METADATA_BYTES = env_int("MEMDASH_MAX_METADATA_BYTES", 64 * 1024)
 # List endpoints count matching rows exactly up to this many, then report the cap.
 MEMDASH_COUNT_CAP = env_int("MEMDASH_COUNT_CAP", 10_000)
+# API page numbers are an OFFSET, whose cost grows with depth: they reach this many rows, and
+# past it the `next`/`previous` links page by keyset cursor instead (memdash/api/pagination.py).
+MEMDASH_MAX_PAGE_OFFSET = env_int("MEMDASH_MAX_PAGE_OFFSET", 10_000)
 # The dashboard's lists count exactly up to this many, then show "1,000+ (≈ estimate)": its
 # counts run on every filter change, and counting past a few thousand filtered rows is slow.
 MEMDASH_DASHBOARD_COUNT_CAP = env_int("MEMDASH_DASHBOARD_COUNT_CAP", 1_000)

@@ -232,7 +232,19 @@ def parse_when(value: Any, key: str) -> tuple[dt.datetime, bool]:
         raise FilterError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD) or datetime") from exc
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment, False
+    try:
+        # Compared in UTC by the database; a moment past year 9999 in UTC has no Python form.
+        return moment.astimezone(dt.UTC), False
+    except OverflowError as exc:
+        raise FilterError(f"{key}: {value!r} is outside the years 1-9999 in UTC") from exc
+
+
+def _next_day(moment: dt.datetime) -> dt.datetime:
+    """The end of a whole-day filter; the last representable moment for 9999-12-31."""
+    try:
+        return moment + dt.timedelta(days=1)
+    except OverflowError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def _datetime_condition(key: str, column: str, value: Any) -> Q:
@@ -248,7 +260,7 @@ def _datetime_condition(key: str, column: str, value: Any) -> Q:
             q &= eq if op == "eq" else ~eq
             continue
         moment, whole_day = parse_when(operand, key)
-        end_of_day = moment + dt.timedelta(days=1)
+        end_of_day = _next_day(moment)
         if op == "gte":
             q &= Q(**{f"{column}__gte": moment})
         elif op == "gt":
@@ -267,7 +279,7 @@ def _datetime_condition(key: str, column: str, value: Any) -> Q:
 def _moment_eq(key: str, column: str, value: Any) -> Q:
     moment, whole_day = parse_when(value, key)
     if whole_day:
-        return Q(**{f"{column}__gte": moment, f"{column}__lt": moment + dt.timedelta(days=1)})
+        return Q(**{f"{column}__gte": moment, f"{column}__lt": _next_day(moment)})
     return Q(**{column: moment})
 
 

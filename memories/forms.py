@@ -8,6 +8,7 @@ gives the canonical query string that the URL bar shows.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import QueryDict
 
+from memdash.text import json_problem, unstorable_text
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
 from memories.querysets import utc_today
 
@@ -50,6 +52,9 @@ class MultiValueField(forms.Field):
         if len(unique) > MAX_VALUES:
             raise forms.ValidationError(f"at most {MAX_VALUES} values")
         for item in unique:
+            problem = unstorable_text(item)
+            if problem:
+                raise forms.ValidationError(f"a value {problem}")
             if len(item) > self.max_length:
                 raise forms.ValidationError(f"{item[:20]!r}... is longer than {self.max_length}")
         return unique
@@ -103,10 +108,15 @@ class MemoryFilterForm(forms.Form):
             return None
         try:
             value = json.loads(text)
+        except RecursionError:
+            raise forms.ValidationError("nests too deeply") from None
         except ValueError as exc:
             raise forms.ValidationError(f"not valid JSON ({exc.msg})") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object, as in the API's `filters`")
+        problem = json_problem(value, root="filters")
+        if problem:
+            raise forms.ValidationError(problem)
         return value or None
 
     def clean(self) -> dict:
@@ -280,6 +290,8 @@ def _metadata_value(value: str) -> Any:
         parsed = json.loads(value)
     except ValueError:
         return value
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        return value
     if isinstance(parsed, bool | int | float) or parsed is None:
         return {"in": [parsed, value]}
     return value
@@ -311,10 +323,19 @@ class MemoryEditForm(forms.Form):
             return None
         try:
             value = json.loads(text)
+        except RecursionError:
+            raise forms.ValidationError("nests too deeply") from None
         except ValueError as exc:
             raise forms.ValidationError(f"not valid JSON ({exc.msg})") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object")
+        problem = json_problem(value, root="metadata")
+        if problem:
+            raise forms.ValidationError(problem)
+        limit = settings.MEMDASH_MAX_METADATA_BYTES
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > limit:
+            raise forms.ValidationError(f"is {size:,} bytes as JSON; at most {limit:,}")
         return value
 
     @classmethod

@@ -71,6 +71,8 @@ class Event(models.Model):
             models.Index(fields=["project", "-created_at", "-id"], name="event_recent_idx"),
             models.Index(fields=["project", "status", "-created_at"], name="event_status_idx"),
             models.Index(fields=["project", "event_type", "-created_at"], name="event_type_idx"),
+            # Activity's "what happened to user X": metadata holds every Event's entity ids.
+            GinIndex(fields=["metadata"], opclasses=["jsonb_path_ops"], name="event_metadata_gin"),
         ]
 
     def __str__(self) -> str:

@@ -39,6 +39,7 @@ from memories.services import (
     finish_event,
     history_row,
     memory_hash,
+    named_entities,
 )
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def create_add_event(project, add: AddInput, *, actor: str) -> Event:
         event_type=Event.Type.ADD,
         status=Event.Status.PENDING,
         payload=add.to_payload(),
-        metadata={"infer": True, **{k: v for k, v in add.scope.as_dict().items() if v}},
+        metadata={"infer": True, **named_entities(add.scope.as_dict())},
         actor=actor,
     )
 

@@ -154,7 +154,7 @@ def add_memories(
             event_type=Event.Type.ADD,
             status=Event.Status.RUNNING,
             payload=payload or {},
-            metadata={"infer": False, **{k: v for k, v in scope.as_dict().items() if v}},
+            metadata={"infer": False, **named_entities(scope.as_dict())},
             actor=actor,
             created_at=now,
             started_at=now,
@@ -264,6 +264,7 @@ def update_memory(
                 "memory_id": str(memory.id),
                 "fields": [f for f in fields if f != "updated_at"],
             },
+            metadata=named_entities(memory.scope()),
             actor=actor,
             started_at=memory.updated_at,
         )
@@ -360,6 +361,7 @@ def delete_memory(memory: Memory, *, actor: str) -> Event:
         Memory.objects.filter(pk=memory.pk),
         actor=actor,
         payload={"memory_id": str(memory.id)},
+        metadata=named_entities(memory.scope()),
     )
 
 
@@ -380,6 +382,7 @@ def delete_memories(
     *,
     actor: str,
     payload: dict | None = None,
+    metadata: dict | None = None,
     event: Event | None = None,
 ) -> Event:
     """Delete every memory of `memories` (scoped to `project` here), in SQL.
@@ -394,6 +397,7 @@ def delete_memories(
             event_type=Event.Type.DELETE,
             status=Event.Status.RUNNING,
             payload=payload or {},
+            metadata=metadata or entities_of_delete(payload or {}),
             actor=actor,
             started_at=timezone.now(),
         )
@@ -478,10 +482,42 @@ def delete_or_schedule(project, memories: QuerySet, *, actor: str, payload: dict
         event_type=Event.Type.DELETE,
         status=Event.Status.PENDING,
         payload=payload,
+        metadata=entities_of_delete(payload),
         actor=actor,
     )
     enqueue(event)
     return event
+
+
+def named_entities(ids: dict) -> dict[str, str]:
+    """The entity ids an Event is about, as its `metadata` (what Activity filters by entity).
+
+    Every Event type records them the same way, so one GIN index answers "what happened to
+    user X" without reading payloads.
+    """
+    return {
+        field: value
+        for field in SCOPE_FIELDS
+        if isinstance(value := ids.get(field), str) and value and value != "*"
+    }
+
+
+def entities_of_delete(payload: dict) -> dict[str, str]:
+    """The entities a delete payload names: an entity delete's, or the plain entity ids its
+    filter requires (at the top level or anywhere down a chain of ANDs; OR and NOT name none)."""
+    if payload.get("entity_type") in ("user", "agent", "app", "run"):
+        return named_entities({f"{payload['entity_type']}_id": payload.get("entity_id")})
+    return _required_entities(payload.get("filters"))
+
+
+def _required_entities(filters: Any) -> dict[str, str]:
+    if not isinstance(filters, dict):
+        return {}
+    found = named_entities(filters)
+    parts = filters.get("AND")
+    for part in parts if isinstance(parts, list) else []:
+        found = {**_required_entities(part), **found}
+    return found
 
 
 def run_delete_event(event_id) -> Event | None:

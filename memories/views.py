@@ -22,12 +22,12 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from memdash.access import DashboardRequest, project_member
 from memdash.errors import MemdashError
 from memdash.htmx import is_partial, template_for, toast, vary_on_htmx
+from memdash.keyset import InvalidCursor, KeysetPage, keyset_page, planner_estimate
 from memdash.models import Role
 from memories import services
 from memories.filters import compile_filters
 from memories.forms import MemoryEditForm, MemoryFilterForm
 from memories.models import Event, Memory, MemoryHistory
-from memories.querysets import InvalidCursor, KeysetPage, keyset_page, planner_estimate
 from memories.search import search_memories
 
 PAGE_SIZE = 50
@@ -496,9 +496,10 @@ def _event_filter(request) -> tuple[Q, dict[str, str]]:
         applied["status"] = status
     entity = (request.GET.get("entity") or "").strip()[:255]
     if entity:
-        names = Q(payload__entity_id=entity)
-        for field in ("user_id", "agent_id", "app_id", "run_id"):
-            names |= Q(metadata__contains={field: entity}) | Q(payload__contains={field: entity})
+        # Events record the entities they touch in `metadata` (GIN-indexed), whatever their type.
+        names = Q()
+        for field in SCOPE_CHIPS:
+            names |= Q(metadata__contains={field: entity})
         q &= names
         applied["entity"] = entity
     return q, applied

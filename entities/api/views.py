@@ -53,10 +53,13 @@ class EntityListView(ProjectAPIView):
 
     def get(self, request):
         query = request.query_params
+        kind = query.get("type") or None
+        if kind is not None and kind not in Entity.Kind.values:
+            raise InvalidRequest(
+                f"type must be one of {', '.join(Entity.Kind.values)}, got {kind[:40]!r}"
+            )
         entities = (
-            Entity.objects.for_project(self.project)
-            .of_kind(query.get("type"))
-            .order_by("-updated_at", "-id")
+            Entity.objects.for_project(self.project).of_kind(kind).order_by("-updated_at", "-id")
         )
         page = parse_positive_int(query.get("page"), "page", default=1)
         page_size = parse_positive_int(
@@ -68,7 +71,14 @@ class EntityListView(ProjectAPIView):
             .annotate(n=Count("id"))
             .order_by()
         )
-        body = paginate(request, entities, page=page, page_size=page_size, serialize=lambda e: e)
+        body = paginate(
+            request,
+            entities,
+            page=page,
+            page_size=page_size,
+            order_key="updated_at",
+            serialize=lambda e: e,
+        )
         counts = memory_counts(self.project, body["results"])
         body["results"] = [
             entity_payload(e, total_memories=counts.get((e.kind, e.name), 0))

@@ -64,8 +64,18 @@ def combine(filters: Any, parts: list[dict]) -> dict:
 
 
 def legacy_q(params: Mapping[str, Any], *, require_entity: bool) -> Q:
-    """/v1/ and /v2/ reads: top-level params plus optional `filters`, with null scoping."""
-    compiled = compile_filters(combine(params.get("filters"), param_filters(params, entities=True)))
+    """/v1/ and /v2/ reads: top-level params plus `filters`, with null scoping.
+
+    Where the seed docs filter by metadata alone (`require_entity=False`), some condition is
+    still required: an empty filter would read the whole project by accident.
+    """
+    combined = combine(params.get("filters"), param_filters(params, entities=True))
+    if not combined and not require_entity:
+        raise InvalidRequest(
+            "filters is required: name an entity id or another condition, "
+            'e.g. {"filters": {"user_id": "alex"}}.'
+        )
+    compiled = compile_filters(combined)
     if require_entity and not compiled.entity_fields:
         raise InvalidRequest(ENTITY_REQUIRED)
     return compiled.with_null_scoping()
@@ -138,7 +148,11 @@ def delete_filters(query: Mapping[str, Any]) -> dict:
     """
     ids = {name: query[name] for name in ENTITY_FIELDS if query.get(name)}
     if query.get("filters"):
-        ids.update(_repr_entity_ids(query["filters"]))
+        for name, entity in _repr_entity_ids(query["filters"]).items():
+            if ids.setdefault(name, entity) != entity:
+                raise InvalidRequest(
+                    f"{name} is {ids[name]!r} as a parameter but {entity!r} in filters"
+                )
     if not ids:
         raise InvalidRequest(
             "At least one filter is required: user_id, agent_id, app_id or run_id."
@@ -151,18 +165,29 @@ def delete_filters(query: Mapping[str, Any]) -> dict:
 
 
 def _repr_entity_ids(raw: str) -> dict[str, str]:
+    """mem0ai 2.x's `filters` parameter: a Python repr (or JSON) of {entity field: id}."""
+    shape = "filters must be an object of entity ids, e.g. {'user_id': 'alex'}"
+    if len(raw) > 5000:
+        raise InvalidRequest(f"{shape}; got {len(raw)} characters")
     try:
         value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         try:
             value = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidRequest("filters must be an object of entity ids") from exc
+        except (ValueError, RecursionError) as exc:
+            raise InvalidRequest(shape) from exc
     if not isinstance(value, dict):
-        raise InvalidRequest("filters must be an object of entity ids")
-    unknown = [str(k) for k in value if k not in ENTITY_FIELDS]
+        raise InvalidRequest(shape)
+    unknown = [repr(k)[:40] for k in value if k not in ENTITY_FIELDS]
     if unknown:
         raise InvalidRequest(
             f"Deleting by filter accepts only entity ids; got {', '.join(unknown)}"
         )
-    return {k: str(v) for k, v in value.items() if v not in (None, "")}
+    ids = {}
+    for name, entity in value.items():
+        if entity in (None, ""):
+            continue
+        if isinstance(entity, bool) or not isinstance(entity, str | int):
+            raise InvalidRequest(f"filters.{name} must be a string id, got {type(entity).__name__}")
+        ids[name] = str(entity)
+    return ids

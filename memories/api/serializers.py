@@ -8,6 +8,8 @@ memories should not pay for DRF field machinery; tests pin their exact shape.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -33,31 +35,78 @@ class EntityIdField(serializers.CharField):
 
 
 class TimestampField(serializers.Field):
-    """Unix seconds (int or float) or an ISO 8601 datetime; becomes an aware datetime."""
+    """Unix seconds (int or float) or an ISO 8601 datetime; becomes an aware datetime in UTC.
 
+    Limited to years EARLIEST_YEAR..LATEST_YEAR: PostgreSQL would store a moment that is year 0
+    or 10000 in UTC (0001-01-01T00:00+01:00 is), and Python could then never read it back.
+    """
+
+    EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
     default_error_messages = {"invalid": "must be unix seconds or an ISO 8601 datetime"}
+    _SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
     def to_internal_value(self, data: Any) -> dt.datetime:
         if isinstance(data, bool):
             self.fail("invalid")
         if isinstance(data, int | float):
             try:
-                return dt.datetime.fromtimestamp(data, tz=dt.UTC)
+                moment = dt.datetime.fromtimestamp(data, tz=dt.UTC)
             except (OverflowError, OSError, ValueError):
-                self.fail("invalid")
-        if isinstance(data, str):
+                raise self._out_of_range() from None
+        elif isinstance(data, str):
             text = data.strip()
-            if text.lstrip("-").replace(".", "", 1).isdigit():
+            if self._SECONDS.fullmatch(text):
                 return self.to_internal_value(float(text))
             try:
                 moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
                 self.fail("invalid")
-            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-        self.fail("invalid")
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+            try:
+                moment = moment.astimezone(dt.UTC)
+            except OverflowError:
+                raise self._out_of_range() from None
+        else:
+            self.fail("invalid")
+        if not self.EARLIEST_YEAR <= moment.year <= self.LATEST_YEAR:
+            raise self._out_of_range()
+        return moment
+
+    def _out_of_range(self) -> serializers.ValidationError:
+        return serializers.ValidationError(
+            f"must fall within the years {self.EARLIEST_YEAR}-{self.LATEST_YEAR} (UTC)"
+        )
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()
+
+
+class StrictTextField(serializers.CharField):
+    """A memory's text must arrive as a string: DRF would quietly store 123 as "123"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be a string, got {type(data).__name__}")
+        return super().to_internal_value(data)
+
+
+class MetadataField(serializers.DictField):
+    """A memory's metadata: a JSON object of at most MEMDASH_MAX_METADATA_BYTES.
+
+    An add copies it onto every memory it creates (and their history rows), so an unbounded
+    object would multiply: 2 MB of metadata on 200 messages is 400 MB stored.
+    """
+
+    def to_internal_value(self, data: Any) -> dict:
+        value = super().to_internal_value(data)
+        limit = settings.MEMDASH_MAX_METADATA_BYTES
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > limit:
+            raise serializers.ValidationError(
+                f"is {size:,} bytes as JSON; at most {limit:,} (MEMDASH_MAX_METADATA_BYTES)"
+            )
+        return value
 
 
 class ExpirationDateField(serializers.DateField):
@@ -110,6 +159,11 @@ class MessagesField(serializers.Field):
             name = item.get("name")
             if name is not None and not isinstance(name, str):
                 raise serializers.ValidationError(f"[{index}].name must be a string")
+            if name and len(name) > 255:
+                # A speaker's name becomes their entity id (255 characters at most).
+                raise serializers.ValidationError(
+                    f"[{index}].name has {len(name)} characters; at most 255"
+                )
             cleaned.append({"role": role, "content": content, **({"name": name} if name else {})})
         return cleaned
 
@@ -140,7 +194,7 @@ class AddRequest(serializers.Serializer):
     app_id = EntityIdField()
     run_id = EntityIdField()
     filters = serializers.DictField(required=False, allow_null=True)
-    metadata = serializers.DictField(required=False, allow_null=True)
+    metadata = MetadataField(required=False, allow_null=True)
     infer = serializers.BooleanField(required=False, default=True)
     immutable = serializers.BooleanField(required=False, default=False)
     expiration_date = ExpirationDateField()
@@ -163,7 +217,10 @@ class AddRequest(serializers.Serializer):
         filters = attrs.get("filters") or {}
         for name in ENTITY_FIELDS:
             if not attrs.get(name) and isinstance(filters.get(name), str) and filters[name].strip():
-                attrs[name] = filters[name].strip()
+                try:
+                    attrs[name] = self.fields[name].run_validation(filters[name])
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({"filters": {name: exc.detail}}) from exc
         if not any(attrs.get(name) for name in ENTITY_FIELDS):
             raise serializers.ValidationError(
                 "At least one of user_id, agent_id, app_id or run_id is required."
@@ -189,8 +246,8 @@ class AddRequest(serializers.Serializer):
 
 
 class UpdateRequest(serializers.Serializer):
-    text = serializers.CharField(required=False, allow_blank=False, trim_whitespace=True)
-    metadata = serializers.DictField(required=False, allow_null=True)
+    text = StrictTextField(required=False, allow_blank=False, trim_whitespace=True)
+    metadata = MetadataField(required=False, allow_null=True)
     expiration_date = ExpirationDateField()
     timestamp = TimestampField(required=False, allow_null=True)
 
@@ -219,8 +276,8 @@ class UpdateRequest(serializers.Serializer):
 
 class BatchItem(serializers.Serializer):
     memory_id = serializers.UUIDField()
-    text = serializers.CharField(required=False, allow_blank=False)
-    metadata = serializers.DictField(required=False, allow_null=True)
+    text = StrictTextField(required=False, allow_blank=False)
+    metadata = MetadataField(required=False, allow_null=True)
 
     def validate_text(self, value: str) -> str:
         limit = settings.MEMDASH_MAX_MEMORY_CHARS
@@ -331,6 +388,11 @@ def memory_payload(
         "created_at": iso(memory.created_at),
         "updated_at": iso(memory.updated_at),
         "structured_attributes": structured_attributes(memory.created_at),
+        # Mem0's memory-consolidation fields: memdash never supersedes, merges or synthesizes
+        # memories, so it has no value for them (the contract: null for what you don't have).
+        "replaced_by": None,
+        "synthesized": None,
+        "lifecycle_state": None,
     }
     if score is not None:
         data["score"] = round(score, 6)

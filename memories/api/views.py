@@ -138,7 +138,8 @@ class MemoriesV1View(AddMixin, ProjectAPIView):
         else:
             results = event.results
         if attrs.get("output_format") == "v1.1":
-            return Response({"results": results})
+            # Graph memory is not part of memdash: `relations` is always empty, as on the Platform.
+            return Response({"results": results, "relations": []})
         return Response(results)
 
     def get(self, request):
@@ -215,6 +216,7 @@ def _page(request, memories, source, *, fields=None) -> dict:
         memories,
         page=page,
         page_size=page_size,
+        order_key="created_at",
         serialize=lambda m: memory_payload(m, fields=fields),
     )
 
@@ -295,7 +297,9 @@ class SearchV1View(SearchMixin, ProjectAPIView):
     def post(self, request):
         body = self.body()
         results = self.run_search(body, params.legacy_q(body, require_entity=False), era="v1")
-        if body.get("output_format") == "v1.1" or request.query_params.get("version") == "v2":
+        if body.get("output_format") == "v1.1":
+            return Response({"results": results, "relations": []})
+        if request.query_params.get("version") == "v2":
             return Response({"results": results})
         return Response(results)
 
@@ -451,4 +455,11 @@ def _page_events(request, events, query) -> dict:
     page_size = parse_positive_int(
         query.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
     )
-    return paginate(request, events, page=page, page_size=page_size, serialize=event_payload)
+    return paginate(
+        request,
+        events,
+        page=page,
+        page_size=page_size,
+        order_key="created_at",
+        serialize=event_payload,
+    )

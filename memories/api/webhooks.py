@@ -41,13 +41,19 @@ def _clean(data: dict, *, partial: bool) -> dict[str, Any]:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("name is required and must be a non-empty string")
-        cleaned["name"] = name.strip()[:200]
+        limit = Webhook._meta.get_field("name").max_length
+        if len(name.strip()) > limit:
+            raise InvalidRequest(f"name has {len(name.strip())} characters; at most {limit}")
+        cleaned["name"] = name.strip()
     if "url" in data or not partial:
         url = data.get("url")
+        limit = Webhook._meta.get_field("url").max_length
+        if isinstance(url, str) and len(url) > limit:
+            raise InvalidRequest(f"url has {len(url)} characters; at most {limit}")
         try:
             URLValidator(schemes=["http", "https"])(url)
         except DjangoValidationError as exc:
-            raise InvalidRequest(f"url must be an http(s) URL, got {url!r}") from exc
+            raise InvalidRequest(f"url must be an http(s) URL, got {str(url)[:100]!r}") from exc
         cleaned["url"] = url
     if "event_types" in data or not partial:
         types = data.get("event_types")

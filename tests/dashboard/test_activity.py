@@ -85,3 +85,81 @@ def test_activity_query_count_is_bounded(alice_client, world, django_assert_max_
     alice_client.get("/")
     with django_assert_max_num_queries(6):
         alice_client.get("/activity/")
+
+
+def test_entity_filter_finds_every_kind_of_event_about_the_entity(
+    alice_client, editor_client, project, other_project
+):
+    from entities.models import Entity
+    from entities.services import delete_entity
+
+    first, second, third = remember(project, "c one", "c two", "c three", user_id="carol")
+    remember(project, "c on a ticket", user_id="carol", run_id="t-1")
+    remember(project, "d one", user_id="dave")
+    remember(other_project, "outsider", user_id="carol")
+    services.update_memory(first, actor="user:eddie", text="c uno")
+    services.delete_memory(second, actor="user:eddie")
+    # Dashboard bulk delete of "all matching" user=carol and run=t-1 (a nested AND filter).
+    editor_client.post(
+        "/memories/bulk-delete/?user_id=carol&run_id=t-1", {"all": "1", "confirmed": "1"}
+    )
+    delete_entity(
+        project, Entity.objects.get(project=project, kind="user", name="carol"), actor="x"
+    )
+
+    rows = alice_client.get("/activity/?entity=carol").context["page"].rows
+    assert [(e.event_type, e.metadata) for e in rows] == [
+        ("DELETE", {"user_id": "carol"}),
+        ("DELETE", {"user_id": "carol", "run_id": "t-1"}),
+        ("DELETE", {"user_id": "carol"}),
+        ("UPDATE", {"user_id": "carol"}),
+        ("ADD", {"infer": False, "user_id": "carol", "run_id": "t-1"}),
+        ("ADD", {"infer": False, "user_id": "carol"}),
+    ]
+    assert [
+        e.event_type for e in alice_client.get("/activity/?entity=t-1").context["page"].rows
+    ] == [
+        "DELETE",
+        "ADD",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"entity_type": "agent", "entity_id": "bot"}, {"agent_id": "bot"}),
+        ({"filters": {"user_id": "alex", "metadata": {"k": 1}}}, {"user_id": "alex"}),
+        (
+            {"filters": {"AND": [{"AND": [{"app_id": "a"}, {"run_id": "r"}]}, {"user_id": "*"}]}},
+            {"app_id": "a", "run_id": "r"},
+        ),
+        ({"filters": {"OR": [{"user_id": "alex"}, {"user_id": "bob"}]}}, {}),
+        ({"filters": {"NOT": [{"user_id": "alex"}]}}, {}),
+        ({"filters": {"user_id": {"in": ["alex", "bob"]}}}, {}),
+        ({"memory_ids": ["x"]}, {}),
+    ],
+)
+def test_deletes_record_the_entities_their_filter_requires(payload, expected):
+    assert services.entities_of_delete(payload) == expected
+
+
+def test_migration_copies_old_deletes_entities_into_metadata(project):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("memories.migrations.0006_event_metadata_gin")
+    old = Event.objects.create(
+        project=project,
+        event_type="DELETE",
+        status="SUCCEEDED",
+        payload={"entity_type": "user", "entity_id": "alex"},
+    )
+    by_id = Event.objects.create(
+        project=project, event_type="DELETE", status="SUCCEEDED", payload={"memory_id": "x"}
+    )
+    migration.copy_delete_entities(apps, None)
+    old.refresh_from_db()
+    by_id.refresh_from_db()
+    assert old.metadata == {"user_id": "alex"}
+    assert by_id.metadata == {}

@@ -3,10 +3,10 @@
 import pytest
 from django.http import QueryDict
 
+from memdash.keyset import InvalidCursor, decode_cursor, keyset_page, planner_estimate
 from memdash.templatetags.dashboard import word_diff
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
-from memories.querysets import InvalidCursor, decode_cursor, keyset_page, planner_estimate
 from tests.dashboard.conftest import bulk_memories
 
 

@@ -228,7 +228,10 @@ def test_v1_add_v1_1_wraps_results_and_ignores_seed_era_keys(api, project):
         },
         format="json",
     )
-    assert response.json() == {"results": [added("I'm vegetarian and allergic to nuts.")]}
+    assert response.json() == {
+        "results": [added("I'm vegetarian and allergic to nuts.")],
+        "relations": [],
+    }
 
 
 def test_infer_true_is_refused_clearly_until_inference_is_available(api):

@@ -1,6 +1,7 @@
 """Reading memories: get, list (v1/v2/v3), search (v1/v2/v3), with pinned shapes."""
 
 import datetime as dt
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.utils import timezone
@@ -42,6 +43,9 @@ def memory_object(text, **overrides):
             "quarter": 3,
             "is_weekend": True,
         },
+        "replaced_by": None,
+        "synthesized": None,
+        "lifecycle_state": None,
         **overrides,
     }
 
@@ -350,6 +354,7 @@ def test_v1_search_output_formats(alex):
         format="json",
     ).json()
     assert wrapped["results"][0]["memory"] == "Is allergic to nuts"
+    assert wrapped["relations"] == []
 
 
 def test_v1_search_with_version_v2_query_uses_filters(alex):
@@ -460,3 +465,79 @@ def test_structured_attributes_follow_created_at(api):
         "quarter": 1,
         "is_weekend": True,
     }
+
+
+# --- deep pages: page numbers reach MEMDASH_MAX_PAGE_OFFSET rows, links page by cursor past it ---
+
+
+@pytest.fixture
+def seven_facts(api, settings):
+    """Seven memories from one call (one created_at: pages must break the tie by id)."""
+    settings.MEMDASH_MAX_PAGE_OFFSET = 2
+    add_verbatim(api, [{"role": "user", "content": f"fact {n}"} for n in range(7)], user_id="sam")
+    return list(
+        Memory.objects.filter(user_id="sam").newest_first().values_list("memory", flat=True)
+    )
+
+
+def _v3_page(api, url):
+    response = api.post(url, {"filters": {"user_id": "sam"}}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_following_next_links_walks_past_the_page_number_depth_by_cursor(api, seven_facts):
+    url, seen, links = "/v3/memories/?page_size=2", [], []
+    while url:
+        body = _v3_page(api, url)
+        assert body["count"] == 7
+        seen += [m["memory"] for m in body["results"]]
+        links.append(body["next"])
+        url = body["next"]
+    assert seen == seven_facts
+    # Page 2 starts 2 rows deep (a page number); page 3 would start 4 rows deep (a cursor).
+    assert links[0] == "http://testserver/v3/memories/?page=2&page_size=2"
+    for link, page in ((links[1], "3"), (links[2], "4")):
+        query = parse_qs(urlsplit(link).query)
+        assert query["page"] == [page]
+        assert query["page_size"] == ["2"]
+        assert query["cursor"][0].startswith("after.")
+    assert links[3] is None
+
+
+def test_previous_links_walk_back_to_page_one(api, seven_facts):
+    url = "/v3/memories/?page_size=2"
+    for _ in range(3):
+        url = _v3_page(api, url)["next"]
+    last = _v3_page(api, url)
+    assert [m["memory"] for m in last["results"]] == seven_facts[6:]
+    back, seen = last["previous"], []
+    assert "cursor=before." in back
+    while back:
+        body = _v3_page(api, back)
+        seen = [m["memory"] for m in body["results"]] + seen
+        back = body["previous"]
+    assert seen == seven_facts[:6]
+    assert body["previous"] is None
+
+
+def test_page_numbers_past_the_depth_are_refused_with_the_way_forward(api, seven_facts):
+    response = api.post(
+        "/v3/memories/?page=4&page_size=2", {"filters": {"user_id": "sam"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "page 4 with page_size 2 starts 6 rows deep; page numbers reach 2 rows. "
+        "Follow the `next` links (past that depth they carry a cursor) or narrow the filters."
+    }
+
+
+@pytest.mark.parametrize("cursor", ["after.garbage", "sideways.abc", "nonsense"])
+def test_a_mangled_cursor_is_a_400(api, seven_facts, cursor):
+    response = api.post(
+        f"/v3/memories/?page=3&page_size=2&cursor={cursor}",
+        {"filters": {"user_id": "sam"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "invalid page cursor" in response.json()["detail"]

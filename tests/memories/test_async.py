@@ -104,7 +104,8 @@ def test_v1_async_mode_returns_the_seed_era_pending_shape(on_redis, api_http, fa
                 "status": "PENDING",
                 "event_id": body["results"][0]["event_id"],
             }
-        ]
+        ],
+        "relations": [],
     }
     assert api_http.wait_event(body["results"][0]["event_id"])["status"] == "SUCCEEDED"
 

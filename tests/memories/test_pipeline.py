@@ -50,7 +50,8 @@ def test_seed_example_long_term_memory_for_a_user(api, fake_llm):
             result("Name is Alex"),
             result("Is a vegetarian"),
             result("Is allergic to nuts"),
-        ]
+        ],
+        "relations": [],
     }
     rows = {m.memory: m for m in Memory.objects.all()}
     assert rows["Is allergic to nuts"].categories == ["food", "health"]
@@ -160,7 +161,8 @@ def test_update_decision_rewrites_the_memory_with_history(api, fake_llm):
                 id=old_id,
                 previous_memory="Likes chicken",
             )
-        ]
+        ],
+        "relations": [],
     }
     memory = Memory.objects.get()
     assert str(memory.id) == old_id
@@ -223,7 +225,7 @@ def test_invented_ids_are_ignored_without_corrupting_data(api, fake_llm):
         },
     )
     body = add_sync(api, "I like coffee too", user_id="alex").json()
-    assert body == {"results": [result("Likes coffee")]}
+    assert body == {"results": [result("Likes coffee")], "relations": []}
     assert set(Memory.objects.values_list("memory", flat=True)) == {"Likes tea", "Likes coffee"}
     ignored = Event.objects.get(status="SUCCEEDED", metadata__infer=True).metadata["ignored"]
     assert [i["reason"] for i in ignored] == ["unknown memory id", "unknown memory id"]
@@ -233,7 +235,10 @@ def test_duplicate_facts_are_not_added_twice(api, fake_llm):
     add_verbatim(api, "Is a vegetarian", user_id="alex")
     fake_llm.on("extract facts", reply={"facts": [{"text": "Is a vegetarian", "message": 1}]})
     fake_llm.on("update memories", reply={"memory": [{"event": "ADD", "text": "Is a vegetarian"}]})
-    assert add_sync(api, "I'm vegetarian", user_id="alex").json() == {"results": []}
+    assert add_sync(api, "I'm vegetarian", user_id="alex").json() == {
+        "results": [],
+        "relations": [],
+    }
     assert Memory.objects.count() == 1
 
 
@@ -244,7 +249,10 @@ def test_immutable_memories_are_not_changed_by_the_pipeline(api, fake_llm):
         "update memories",
         reply={"memory": [{"event": "UPDATE", "id": "0", "text": "Born in 1991"}]},
     )
-    assert add_sync(api, "I was born in 1991", user_id="alex").json() == {"results": []}
+    assert add_sync(api, "I was born in 1991", user_id="alex").json() == {
+        "results": [],
+        "relations": [],
+    }
     assert Memory.objects.get().memory == "Born in 1990"
 
 

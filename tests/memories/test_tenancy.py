@@ -37,7 +37,9 @@ def test_outsider_lists_and_searches_nothing(other_api, secret):
     assert search.json() == {"results": []}
     assert (
         other_api.post(
-            "/v1/memories/search/", {"query": "nuts", "threshold": 0}, format="json"
+            "/v1/memories/search/",
+            {"query": "nuts", "filters": {"user_id": "*"}, "threshold": 0},
+            format="json",
         ).json()
         == []
     )

@@ -105,6 +105,9 @@ def memory(
         "created_at": iso(at),
         "updated_at": iso(at) if updated_at is None else updated_at,
         "structured_attributes": calendar(at),
+        "replaced_by": None,
+        "synthesized": None,
+        "lifecycle_state": None,
     }
     if score is not None:
         data["score"] = score

@@ -50,7 +50,8 @@ def test_legacy_client_add_is_queued_then_listed(py1, server, on_redis, fake_llm
                 "status": "PENDING",
                 "event_id": queued["results"][0]["event_id"],
             }
-        ]
+        ],
+        "relations": [],
     }
     assert finished_event(server, queued["results"][0]["event_id"])["status"] == "SUCCEEDED"
     (listed,) = py1(call("get_all", user_id="alex"))

@@ -111,6 +111,9 @@ def test_get_pins_the_whole_memory_object(py_client):
         "created_at": "2024-07-20T12:00:00+00:00",
         "updated_at": "2024-07-20T12:00:00+00:00",
         "structured_attributes": JULY_20_2024_ATTRIBUTES,
+        "replaced_by": None,
+        "synthesized": None,
+        "lifecycle_state": None,
     }
 
 

@@ -63,7 +63,8 @@ def test_add_get_update_history_delete(py1, server):
     )
     added_response, got, updated, history, deleted, gone = results
     assert added_response == {
-        "results": [added("I'm allergic to nuts"), added("Noted, no nuts in your recipes.")]
+        "results": [added("I'm allergic to nuts"), added("Noted, no nuts in your recipes.")],
+        "relations": [],
     }
     memory_id = added_response["results"][0]["id"]
     assert got == memory(

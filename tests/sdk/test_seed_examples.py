@@ -176,7 +176,7 @@ def test_guide_user_memories_and_searches(py1):
     )
     stored, dinner, with_categories, by_metadata, either, no_dates, july, meta_and_cat = results
     intro = ALEX_INTRO[0]["content"]
-    assert stored == {"results": [added(intro)]}
+    assert stored == {"results": [added(intro)], "relations": []}
     expected = memory(intro, user_id="alex", metadata={"food": "vegan"}, score=ANY_SCORE)
     assert dinner == {"results": [expected]}
     assert with_categories == {"results": []}
@@ -204,9 +204,13 @@ def test_guide_session_agent_and_shared_memories(py1, server):
     trip, tutor, travel, tutor_list, session, user1, agent1, got, users = results
     assert trip == {
         "results": [added(TRIP[0]["content"]), added(TRIP[2]["content"])],
+        "relations": [],
     }
-    assert tutor == {"results": [added(TUTOR[1]["content"])]}
-    assert travel == {"results": [added(TRAVEL[0]["content"]), added(TRAVEL[1]["content"])]}
+    assert tutor == {"results": [added(TUTOR[1]["content"])], "relations": []}
+    assert travel == {
+        "results": [added(TRAVEL[0]["content"]), added(TRAVEL[1]["content"])],
+        "relations": [],
+    }
     assert tutor_list == page(
         [
             memory(
@@ -386,7 +390,7 @@ def test_add_reference_client_with_org_and_project(py1, server):
     )
     assert reply == {
         "client": {**ids, "user_email": "owner@example.com"},
-        "results": [{"results": [added("<user-message>")]}],
+        "results": [{"results": [added("<user-message>")], "relations": []}],
     }
 
 
@@ -504,7 +508,7 @@ def test_group_chat_names_become_the_speakers_ids_seed_client(py1):
     )
     stored, everyone, charlie, tasks, framework = results
     # The assistant message has no name and the call no agent_id: nobody to store it for.
-    assert stored == {"results": [added(m["content"]) for m in GROUP_CHAT[:3]]}
+    assert stored == {"results": [added(m["content"]) for m in GROUP_CHAT[:3]], "relations": []}
     assert sorted((m["user_id"], m["actor_id"]) for m in everyone["results"]) == [
         ("alice", "Alice"),
         ("bob", "Bob"),
@@ -580,7 +584,8 @@ def test_entity_scoping_configure_it_returns_memory_ids(py1):
         "results": [
             added("I teach ninth-grade algebra."),
             added("I'll tailor study plans to algebra topics."),
-        ]
+        ],
+        "relations": [],
     }
 
 

@@ -1,0 +1,49 @@
+"""What text PostgreSQL can store, checked once for API bodies, URLs and dashboard forms.
+
+PostgreSQL cannot store a NUL character in text or JSONB, and a lone UTF-16 surrogate ("\\ud800",
+legal in JSON escapes) cannot even be encoded to UTF-8; either would surface as a 500 deep in a
+write. Nesting is bounded too: nothing legitimate nests deeper than MAX_DEPTH, and walking such
+values recursively would exhaust Python's stack.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MAX_DEPTH = 64
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: str) -> str | None:
+    """Why `value` cannot be stored as PostgreSQL text, or None if it can."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    return "contains an unpaired UTF-16 surrogate, which is not valid Unicode text"
+
+
+def json_problem(data: Any, *, root: str) -> str | None:
+    """The first unstorable string or over-deep nesting in a parsed JSON value, as a sentence."""
+    stack: list[tuple[Any, str, int]] = [(data, root, 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{where} nests deeper than {MAX_DEPTH} levels."
+        if isinstance(value, str):
+            problem = unstorable_text(value)
+            if problem:
+                return f"{where} {problem}."
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                problem = unstorable_text(key)
+                if problem:
+                    return f"A key in {where} {problem}."
+                stack.append(
+                    (item, f"{where}.{key if len(key) <= 40 else key[:40] + '...'}", depth + 1)
+                )
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+    return None
