@@ -242,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
 MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 900)
 MEMDASH_EVENT_MAX_ATTEMPTS = env_int("MEMDASH_EVENT_MAX_ATTEMPTS", 3)
 MEMDASH_WEBHOOK_TIMEOUT = env_float("MEMDASH_WEBHOOK_TIMEOUT", 10.0)
+# Webhook URLs may not reach this machine or its private networks unless allowed: an API key
+# with the admin role could otherwise make the server POST to internal services. Link-local
+# addresses (cloud metadata endpoints) are refused even then.
+MEMDASH_WEBHOOK_ALLOW_PRIVATE = env_bool("MEMDASH_WEBHOOK_ALLOW_PRIVATE", False)
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,12 @@ MAX_DEPTH = 64
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+def quoted(value: Any) -> str:
+    """A value as an error message quotes it: never more than 40 characters, whatever was sent."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def unstorable_text(value: str) -> str | None:
     """Why `value` cannot be stored as PostgreSQL text, or None if it can."""
     found = _UNSTORABLE.search(value)

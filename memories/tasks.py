@@ -55,6 +55,8 @@ def deliver_webhook(self, webhook_id: str, body: dict) -> None:
         return
     try:
         webhooks.deliver(hook, body)
+    except webhooks.ForbiddenTarget as exc:
+        logger.warning("webhook %s: not delivered: %s", webhook_id, exc)
     except webhooks.DeliveryError as exc:
         if self.request.retries >= self.max_retries:
             logger.warning("webhook %s: giving up on a delivery: %s", webhook_id, exc)

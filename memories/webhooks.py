@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -123,10 +126,56 @@ class DeliveryError(RuntimeError):
     """The receiver did not accept the delivery (retry later)."""
 
 
+class ForbiddenTarget(RuntimeError):
+    """The webhook's URL leads somewhere memdash does not send deliveries (no retry helps)."""
+
+
+def target_problem(url: str, *, resolve: bool) -> str | None:
+    """Why `url` may not receive webhooks, as the end of a sentence, or None if it may.
+
+    Without `resolve` only what the URL itself says is judged (an IP literal, "localhost"), as
+    when a webhook is saved: its host may not resolve yet. Deliveries resolve the host and judge
+    every address it has, so a public name pointing inside is refused too. (The HTTP client
+    resolves once more when it connects; a name re-pointed in between is not caught.)
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if resolve:
+        try:
+            found = {
+                info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            }
+        except (OSError, UnicodeError):
+            return None  # unresolvable: the delivery fails and is retried like any network error
+    else:
+        try:
+            found = {str(ipaddress.ip_address(host.strip("[]")))}
+        except ValueError:
+            if host == "localhost" or host.endswith(".localhost"):
+                found = {"127.0.0.1"}
+            else:
+                return None
+    for text in sorted(found):
+        address = ipaddress.ip_address(text.split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if address.is_link_local or address.is_multicast or address.is_unspecified:
+            return f"points to {host} ({address}), a link-local, multicast or unspecified address"
+        if not address.is_global and not settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE:
+            return (
+                f"points to {host} ({address}), on this machine or a private network; "
+                "set MEMDASH_WEBHOOK_ALLOW_PRIVATE=true to allow such receivers"
+            )
+    return None
+
+
 def deliver(webhook: Webhook, body: dict) -> int:
-    """POST one signed delivery; returns the receiver's status. Raises DeliveryError on failure."""
+    """POST one signed delivery; returns the receiver's status. Raises DeliveryError on failure
+    and ForbiddenTarget when the URL resolves to an address deliveries may not reach."""
     import httpx
 
+    problem = target_problem(webhook.url, resolve=True)
+    if problem:
+        raise ForbiddenTarget(f"{webhook.url} {problem}")
     raw = json.dumps(body, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {

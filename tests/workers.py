@@ -86,6 +86,8 @@ class Worker:
             "MEMDASH_LLM_MAX_RETRIES": "0",
             "MEMDASH_LLM_TIMEOUT": "5",
             "MEM0_TELEMETRY": "false",
+            # The tests' webhook receivers listen on loopback.
+            "MEMDASH_WEBHOOK_ALLOW_PRIVATE": "true",
             **(
                 {
                     "OPENAI_BASE_URL": llm_base_url,

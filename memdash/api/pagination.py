@@ -21,6 +21,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from memdash.errors import InvalidRequest, NotFound
 from memdash.keyset import InvalidCursor, encode_cursor, keyset_page
+from memdash.text import quoted
 
 # A cursor names the row a page starts after (`next`) or ends before (`previous`).
 AFTER, BEFORE = "after.", "before."
@@ -30,22 +31,16 @@ def parse_positive_int(value: Any, name: str, *, default: int, maximum: int | No
     if value is None or value == "":
         return default
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise InvalidRequest(f"{name} must be a positive integer, got {_short(value)}")
+        raise InvalidRequest(f"{name} must be a positive integer, got {quoted(value)}")
     try:
         number = int(value)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidRequest(f"{name} must be a positive integer, got {_short(value)}") from exc
+        raise InvalidRequest(f"{name} must be a positive integer, got {quoted(value)}") from exc
     if number < 1:
-        raise InvalidRequest(f"{name} must be at least 1, got {_short(number)}")
+        raise InvalidRequest(f"{name} must be at least 1, got {quoted(number)}")
     if maximum is not None and number > maximum:
-        raise InvalidRequest(f"{name} must be at most {maximum}, got {_short(number)}")
+        raise InvalidRequest(f"{name} must be at most {maximum}, got {quoted(number)}")
     return number
-
-
-def _short(value: Any) -> str:
-    """A value as an error message quotes it: never more than 40 characters."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def capped_count(queryset: QuerySet, cap: int) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Q
 
 from memdash.errors import InvalidRequest
+from memdash.text import quoted
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
 
 ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"
@@ -113,7 +114,7 @@ def flag(value: Any, name: str, *, default: bool = False) -> bool:
         return True
     if isinstance(value, str) and value.lower() in ("false", "0", "no"):
         return False
-    raise InvalidRequest(f"{name} must be true or false, got {value!r}")
+    raise InvalidRequest(f"{name} must be true or false, got {quoted(value)}")
 
 
 def number(value: Any, name: str, *, default: float, low: float, high: float) -> float:
@@ -124,7 +125,7 @@ def number(value: Any, name: str, *, default: float, low: float, high: float) ->
     try:
         result = float(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidRequest(f"{name} must be a number, got {value!r}") from exc
+        raise InvalidRequest(f"{name} must be a number, got {quoted(value)}") from exc
     if not low <= result <= high:
         raise InvalidRequest(f"{name} must be between {low:g} and {high:g}, got {result:g}")
     return result
@@ -151,7 +152,7 @@ def delete_filters(query: Mapping[str, Any]) -> dict:
         for name, entity in _repr_entity_ids(query["filters"]).items():
             if ids.setdefault(name, entity) != entity:
                 raise InvalidRequest(
-                    f"{name} is {ids[name]!r} as a parameter but {entity!r} in filters"
+                    f"{name} is {quoted(ids[name])} as a parameter but {quoted(entity)} in filters"
                 )
     if not ids:
         raise InvalidRequest(

@@ -264,6 +264,9 @@ class ListV3View(ProjectAPIView):
 # --- search ----------------------------------------------------------------------------------------
 
 
+IGNORED_SEARCH_SWITCHES = ("rerank", "filter_memories", "only_metadata_based_search")
+
+
 class SearchMixin:
     def run_search(self, body: dict, q: Q, *, era: str) -> list[dict]:
         query = body.get("query")
@@ -275,6 +278,10 @@ class SearchMixin:
         threshold = params.number(
             body.get("threshold"), "threshold", default=DEFAULT_THRESHOLD[era], low=0.0, high=1.0
         )
+        # Platform switches memdash has no use for (it has no reranker, and ranks metadata and
+        # text together); still booleans, so a typo'd value is an error rather than ignored.
+        for name in IGNORED_SEARCH_SWITCHES:
+            params.flag(body.get(name), name)
         hits = search_memories(
             self.project,
             query=query.strip(),

@@ -15,7 +15,7 @@ from memdash.models import Role
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import Webhook
-from memories.webhooks import normalize_event_type
+from memories.webhooks import normalize_event_type, target_problem
 
 
 def webhook_payload(hook: Webhook, *, with_secret: bool = False) -> dict:
@@ -54,6 +54,9 @@ def _clean(data: dict, *, partial: bool) -> dict[str, Any]:
             URLValidator(schemes=["http", "https"])(url)
         except DjangoValidationError as exc:
             raise InvalidRequest(f"url must be an http(s) URL, got {str(url)[:100]!r}") from exc
+        problem = target_problem(url, resolve=False)
+        if problem:
+            raise InvalidRequest(f"url {problem}")
         cleaned["url"] = url
     if "event_types" in data or not partial:
         types = data.get("event_types")

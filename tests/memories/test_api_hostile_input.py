@@ -316,3 +316,15 @@ def test_capitalised_api_path_gets_a_json_404(api):
     response = api.post("/V3/memories/add/", add_body(), format="json")
     assert response.status_code == 404
     assert response.json() == {"detail": "No API endpoint at /V3/memories/add/."}
+
+
+@pytest.mark.parametrize("switch", ["rerank", "filter_memories", "only_metadata_based_search"])
+def test_ignored_search_switches_must_still_be_booleans(api, switch):
+    body = {"query": "food", "user_id": "u", switch: "x" * 10_000}
+    response = api.post("/v1/memories/search/", body, format="json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": f"{switch} must be true or false, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."},
+    )
+    body[switch] = True
+    assert api.post("/v1/memories/search/", body, format="json").status_code == 200

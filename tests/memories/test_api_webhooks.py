@@ -89,3 +89,76 @@ def test_other_projects_webhooks_are_invisible(api, other_api, hooks_path, other
     assert other_api.delete(f"/api/v1/webhooks/{hook['webhook_id']}/").status_code == 404
     assert other_api.get(f"/api/v1/webhooks/projects/{other_project.public_id}/").json() == []
     assert api.get(f"/api/v1/webhooks/{uuid.uuid4()}/").json() == {"detail": "Webhook not found"}
+
+
+# --- where deliveries may go ----------------------------------------------------------------------
+
+PRIVATE = (
+    "on this machine or a private network; "
+    "set MEMDASH_WEBHOOK_ALLOW_PRIVATE=true to allow such receivers"
+)
+LINK_LOCAL = "a link-local, multicast or unspecified address"
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("http://127.0.0.1:8000/hook", f"url points to 127.0.0.1 (127.0.0.1), {PRIVATE}"),
+        ("http://localhost/hook", f"url points to localhost (127.0.0.1), {PRIVATE}"),
+        ("http://[::1]/hook", f"url points to ::1 (::1), {PRIVATE}"),
+        ("http://[::ffff:10.0.0.5]/hook", f"url points to ::ffff:10.0.0.5 (10.0.0.5), {PRIVATE}"),
+        ("https://192.168.1.20/hook", f"url points to 192.168.1.20 (192.168.1.20), {PRIVATE}"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            f"url points to 169.254.169.254 (169.254.169.254), {LINK_LOCAL}",
+        ),
+        ("http://0.0.0.0/hook", f"url points to 0.0.0.0 (0.0.0.0), {LINK_LOCAL}"),
+    ],
+)
+def test_webhooks_may_not_target_this_machine_or_private_networks(api, hooks_path, url, detail):
+    response = api.post(
+        hooks_path, {"name": "n", "url": url, "event_types": ["memory_add"]}, format="json"
+    )
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
+    assert api.get(hooks_path).json() == []
+
+
+def test_private_targets_can_be_allowed_but_link_local_never(api, hooks_path, settings):
+    settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
+    body = {"name": "n", "url": "http://10.0.0.5/hook", "event_types": ["memory_add"]}
+    assert api.post(hooks_path, body, format="json").status_code == 201
+    body["url"] = "http://169.254.169.254/"
+    assert api.post(hooks_path, body, format="json").status_code == 400
+
+
+def test_updates_are_checked_too(api, hooks_path):
+    hook = api.post(
+        hooks_path,
+        {"name": "a", "url": "https://x.test", "event_types": ["memory_add"]},
+        format="json",
+    ).json()
+    response = api.put(
+        f"/api/v1/webhooks/{hook['webhook_id']}/", {"url": "http://127.0.0.1/"}, format="json"
+    )
+    assert response.status_code == 400
+    assert api.get(hooks_path).json()[0]["url"] == "https://x.test"
+
+
+def test_deliveries_resolve_the_host_and_refuse_without_retrying(project, settings, caplog):
+    """Deliveries judge the addresses a name resolves to (a webhook saved while private targets
+    were allowed, or a public name pointing inside), and the task gives up instead of retrying."""
+    from memories import tasks, webhooks
+    from memories.models import Webhook
+
+    hook = Webhook.objects.create(
+        project=project, name="inside", url="http://localhost:9/hook", event_types=["memory_add"]
+    )
+    with pytest.raises(webhooks.ForbiddenTarget, match="on this machine or a private network"):
+        webhooks.deliver(hook, {"event_details": {}})
+    assert tasks.deliver_webhook.apply(args=[str(hook.pk), {"event_details": {}}]).successful()
+    assert f"webhook {hook.pk}: not delivered" in caplog.text
+    # An unresolvable name is left to the HTTP client: a network error, retried later.
+    assert webhooks.target_problem("http://receiver.invalid/", resolve=True) is None
+    settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
+    with pytest.raises(webhooks.DeliveryError, match="localhost:9"):  # nothing listens there
+        webhooks.deliver(hook, {"event_details": {}})

@@ -220,8 +220,17 @@ class Receiver:
         return [json.loads(raw) for _headers, raw in self.deliveries]
 
 
-def test_webhooks_fire_signed_on_add_update_delete_and_categorize(on_redis, api_http, fake_llm):
-    receiver = Receiver()
+@pytest.fixture
+def receiver(settings):
+    """A receiver on loopback, which webhooks may reach only when private targets are allowed
+    (as the test worker allows them)."""
+    settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
+    return Receiver()
+
+
+def test_webhooks_fire_signed_on_add_update_delete_and_categorize(
+    on_redis, api_http, fake_llm, receiver
+):
     created = api_http.post(
         f"/api/v1/webhooks/projects/{api_http.project.public_id}/",
         json={
@@ -270,8 +279,8 @@ def test_webhooks_fire_signed_on_add_update_delete_and_categorize(on_redis, api_
         assert headers["X-Memdash-Signature"] == "sha256=" + expected.hexdigest()
 
 
-def test_webhook_deliveries_are_retried_until_accepted(on_redis, api_http):
-    receiver = Receiver(fail_first=1)
+def test_webhook_deliveries_are_retried_until_accepted(on_redis, api_http, receiver):
+    receiver.fail_first = 1
     api_http.post(
         f"/api/v1/webhooks/projects/{api_http.project.public_id}/",
         json={"name": "flaky", "url": receiver.url, "event_types": ["memory_add"]},
