@@ -1,4 +1,5 @@
-"""Keyset pages and cheap counts: how every list (dashboard and API) pages without OFFSET.
+"""Keyset pages and cheap counts: how the dashboard's lists page, and the API's past
+MEMDASH_MAX_PAGE_OFFSET rows (memdash/api/pagination.py), without OFFSET.
 
 A cursor is an opaque token for (sort key, id) of a row; a page starts strictly after (or
 before) it, so fetching page 1,000 costs what page 1 costs, on a btree over (project, -key, -id).
@@ -44,9 +45,11 @@ def decode_cursor(token: str, model: type[models.Model]) -> tuple[dt.datetime, A
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         moment, pk = json.loads(raw)
+        if not isinstance(moment, str) or not isinstance(pk, str | int) or isinstance(pk, bool):
+            raise TypeError("a cursor holds a time and an id")
         value = dt.datetime.fromisoformat(moment)
         pk = model._meta.pk.to_python(pk)
-    except (ValueError, TypeError, ValidationError) as exc:
+    except (ValueError, TypeError, ValidationError, RecursionError) as exc:
         raise InvalidCursor(f"invalid page cursor {token[:40]!r}") from exc
     if timezone.is_naive(value):
         raise InvalidCursor("page cursor without a time zone")

@@ -1,4 +1,4 @@
-"""Request checks that run before URL resolution: API path normalisation, NUL refusal.
+"""Request checks that run before URL resolution: API path normalisation, unreadable requests.
 
 The TypeScript SDK builds URLs as `host + path`, so a host ending in "/" yields `//v1/ping/`;
 other clients omit trailing slashes, and Django's APPEND_SLASH cannot redirect a POST, PUT or
@@ -7,9 +7,13 @@ DELETE without losing its body. Rewriting the path before URL resolution serves 
 
 from __future__ import annotations
 
+import json
 import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.http import parse_header_parameters
+
+from memdash.text import readable_charset
 
 API_PREFIXES = ("/v1/", "/v2/", "/v3/", "/api/v1/")
 _SLASHES = re.compile(r"/{2,}")
@@ -29,23 +33,58 @@ class NormalizeApiPathMiddleware:
         return self.get_response(request)
 
 
-class RejectNulMiddleware:
-    """A NUL character in the path or query string is a 400, on every page and endpoint.
+class RejectUnreadableRequestMiddleware:
+    """A 400 for requests no view could read, on every page and endpoint.
 
-    PostgreSQL cannot store or even compare text containing NUL: left to reach a query, a
-    `?user_id=%00` fails as a 500. (Bodies are checked by the API's parser and form fields.)
+    - A NUL character in the path or query string: PostgreSQL cannot store or even compare
+      text containing NUL, so `?user_id=%00` would fail as a 500 in the first query.
+    - A declared charset that is no text encoding (`charset=zlib`): Django would decode the
+      query string and form bodies with it and fail. (API bodies: memdash.api.parsers.)
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.encoding and not readable_charset(request.encoding):
+            return _refuse(
+                request, f"charset {request.encoding[:40]!r} is not a text encoding; use UTF-8."
+            )
         query = request.GET.lists()
         if "\x00" in request.path_info or any(
             "\x00" in name or any("\x00" in value for value in values) for name, values in query
         ):
-            detail = "The URL contains a NUL character (%00), which no memdash value can hold."
-            if request.path_info.lower().startswith(API_PREFIXES):
-                return JsonResponse({"detail": detail}, status=400)
-            return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+            return _refuse(
+                request, "The URL contains a NUL character (%00), which no memdash value can hold."
+            )
         return self.get_response(request)
+
+
+def _refuse(request: HttpRequest, detail: str) -> HttpResponse:
+    if request.path_info.lower().startswith(API_PREFIXES):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+
+
+def refuse_unreadable_charsets(app):
+    """WSGI wrapper: a 400 for a declared charset that is no text encoding (`charset=zlib`).
+
+    Django decodes the query string with that charset while it builds the request, before any
+    middleware runs, so RejectUnreadableRequestMiddleware cannot catch this case and the
+    request would end as a 500. memdash.wsgi wraps the application in this.
+    """
+
+    def checked(environ, start_response):
+        _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
+        charset = params.get("charset")
+        if charset and not readable_charset(charset):
+            detail = f"charset {charset[:40]!r} is not a text encoding; use UTF-8."
+            body = json.dumps({"detail": detail}).encode()
+            start_response(
+                "400 Bad Request",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return app(environ, start_response)
+
+    return checked

@@ -1,17 +1,28 @@
-"""What text PostgreSQL can store, checked once for API bodies, URLs and dashboard forms.
+"""What text and JSON PostgreSQL can store, checked once for API bodies, query strings, URLs,
+dashboard forms and LLM replies.
 
 PostgreSQL cannot store a NUL character in text or JSONB, and a lone UTF-16 surrogate ("\\ud800",
 legal in JSON escapes) cannot even be encoded to UTF-8; either would surface as a 500 deep in a
-write. Nesting is bounded too: nothing legitimate nests deeper than MAX_DEPTH, and walking such
-values recursively would exhaust Python's stack.
+write. JSONB has no NaN or Infinity, which Python's json module accepts (and `1e309` parses as
+infinity). Nesting is bounded too: nothing legitimate nests deeper than MAX_DEPTH, and walking
+such values recursively would exhaust Python's stack.
 """
 
 from __future__ import annotations
 
+import codecs
+import json
+import math
 import re
 from typing import Any
 
 MAX_DEPTH = 64
+# The charsets a request may declare. Python also has codecs such as zlib, bz2 and base64 that
+# are no text encoding at all: decoding a body "in" zlib would inflate it past every size limit.
+TEXT_CHARSETS = frozenset(
+    {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+    | {"ascii", "iso8859-1", "cp1252"}
+)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -19,6 +30,14 @@ def quoted(value: Any) -> str:
     """A value as an error message quotes it: never more than 40 characters, whatever was sent."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def readable_charset(name: str) -> bool:
+    """Whether a request declaring `charset=name` can be decoded as text."""
+    try:
+        return codecs.lookup(name).name in TEXT_CHARSETS
+    except LookupError:
+        return False
 
 
 def unstorable_text(value: str) -> str | None:
@@ -29,6 +48,26 @@ def unstorable_text(value: str) -> str | None:
     if found.group() == "\x00":
         return "contains a NUL character (\\u0000), which cannot be stored"
     return "contains an unpaired UTF-16 surrogate, which is not valid Unicode text"
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return number
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """json.loads without NaN, Infinity or out-of-range numbers.
+
+    Raises ValueError for what does not parse, RecursionError for absurd nesting; callers then
+    check the value with json_problem.
+    """
+    return json.loads(text, parse_float=_finite, parse_constant=_no_constants)
 
 
 def json_problem(data: Any, *, root: str) -> str | None:
@@ -42,6 +81,8 @@ def json_problem(data: Any, *, root: str) -> str | None:
             problem = unstorable_text(value)
             if problem:
                 return f"{where} {problem}."
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{where} is {value}, which JSON cannot hold."
         elif isinstance(value, dict):
             for key, item in value.items():
                 problem = unstorable_text(key)

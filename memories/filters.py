@@ -23,6 +23,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Contains, IContains
 from django.utils import timezone
 
+from memdash.text import quoted
+
 ENTITY_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 DATETIME_FIELDS = {
     "created_at": "created_at",
@@ -150,7 +152,7 @@ class _Compiler:
         if key == "memory_ids":
             return _memory_ids_condition(value)
         raise FilterError(
-            f"Unknown filter key {key!r}. A filter key must be a logical operator or one of: "
+            f"Unknown filter key {quoted(key)}. A filter key must be a logical operator or one of: "
             + ", ".join(k for k in ALLOWED_KEYS if k not in ("keywords_search",))
         )
 
@@ -219,7 +221,7 @@ def parse_when(value: Any, key: str) -> tuple[dt.datetime, bool]:
         try:
             return dt.datetime.fromtimestamp(value, tz=dt.UTC), False
         except (OverflowError, OSError, ValueError) as exc:
-            raise FilterError(f"{key}: {value!r} is not a valid unix timestamp") from exc
+            raise FilterError(f"{key}: {quoted(value)} is not a valid unix timestamp") from exc
     if not isinstance(value, str):
         raise FilterError(f"{key}: expected an ISO date or datetime, got {_type_name(value)}")
     text = value.strip()
@@ -229,14 +231,16 @@ def parse_when(value: Any, key: str) -> tuple[dt.datetime, bool]:
             return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC), True
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise FilterError(f"{key}: {value!r} is not an ISO date (YYYY-MM-DD) or datetime") from exc
+        raise FilterError(
+            f"{key}: {quoted(value)} is not an ISO date (YYYY-MM-DD) or datetime"
+        ) from exc
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=dt.UTC)
     try:
         # Compared in UTC by the database; a moment past year 9999 in UTC has no Python form.
         return moment.astimezone(dt.UTC), False
     except OverflowError as exc:
-        raise FilterError(f"{key}: {value!r} is outside the years 1-9999 in UTC") from exc
+        raise FilterError(f"{key}: {quoted(value)} is outside the years 1-9999 in UTC") from exc
 
 
 def _next_day(moment: dt.datetime) -> dt.datetime:
@@ -407,7 +411,7 @@ def _memory_ids_condition(value: Any) -> Q:
         try:
             parsed.append(uuid.UUID(str(item)))
         except ValueError as exc:
-            raise FilterError(f"memory_ids: {item!r} is not a valid UUID") from exc
+            raise FilterError(f"memory_ids: {quoted(item)} is not a valid UUID") from exc
     return Q(pk__in=parsed)
 
 
@@ -445,7 +449,9 @@ def _combine(parts: list[Q], *, and_: bool) -> Q:
 
 
 def _unknown_op(key: str, op: Any, allowed: Iterable[str]) -> FilterError:
-    return FilterError(f"Unsupported operator {op!r} for {key!r}; use one of: {', '.join(allowed)}")
+    return FilterError(
+        f"Unsupported operator {quoted(op)} for {quoted(key)}; use one of: {', '.join(allowed)}"
+    )
 
 
 def _type_name(value: Any) -> str:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import QueryDict
 
-from memdash.text import json_problem, unstorable_text
+from memdash.text import json_problem, strict_loads, unstorable_text
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
 from memories.querysets import utc_today
 
@@ -106,12 +106,7 @@ class MemoryFilterForm(forms.Form):
         text = self.cleaned_data["filters"].strip()
         if not text:
             return None
-        try:
-            value = json.loads(text)
-        except RecursionError:
-            raise forms.ValidationError("nests too deeply") from None
-        except ValueError as exc:
-            raise forms.ValidationError(f"not valid JSON ({exc.msg})") from exc
+        value = _strict_json(text)
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object, as in the API's `filters`")
         problem = json_problem(value, root="filters")
@@ -277,6 +272,15 @@ class MemoryFilterForm(forms.Form):
         return query
 
 
+def _strict_json(text: str) -> Any:
+    try:
+        return strict_loads(text)
+    except RecursionError:
+        raise forms.ValidationError("nests too deeply") from None
+    except ValueError as exc:
+        raise forms.ValidationError(f"not valid JSON ({getattr(exc, 'msg', exc)})") from exc
+
+
 def _split_pair(pair: str) -> tuple[str, str]:
     key, sep, value = pair.partition("=")
     if not sep or not key.strip():
@@ -321,12 +325,7 @@ class MemoryEditForm(forms.Form):
         text = self.cleaned_data["metadata"].strip()
         if not text:
             return None
-        try:
-            value = json.loads(text)
-        except RecursionError:
-            raise forms.ValidationError("nests too deeply") from None
-        except ValueError as exc:
-            raise forms.ValidationError(f"not valid JSON ({exc.msg})") from exc
+        value = _strict_json(text)
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object")
         problem = json_problem(value, root="metadata")

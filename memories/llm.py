@@ -8,7 +8,6 @@ partial JSON: the event fails with the reason, nothing is written).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from memdash.errors import InferenceUnavailable
+from memdash.text import json_problem, strict_loads
 
 
 class LLMError(RuntimeError):
@@ -141,14 +141,19 @@ def parse_json_object(content: Any, *, task: str) -> dict:
     if fenced:
         text = fenced.group(1)
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = strict_loads(text)
+    except (ValueError, RecursionError) as exc:
         preview = text[:120].replace("\n", " ")
+        reason = getattr(exc, "msg", None) or str(exc) or "nested too deeply"
         raise LLMResponseError(
-            f"LLM reply for {task} is not valid JSON: {exc.msg} (reply began {preview!r})"
+            f"LLM reply for {task} is not valid JSON: {reason} (reply began {preview!r})"
         ) from exc
     if not isinstance(value, dict):
         raise LLMResponseError(f"LLM reply for {task} is JSON but not an object")
+    # Facts are stored as text: a NUL or lone surrogate would fail the write, not the parse.
+    problem = json_problem(value, root="the reply")
+    if problem:
+        raise LLMResponseError(f"LLM reply for {task}: {problem}")
     return value
 
 

@@ -313,6 +313,7 @@ def batch_update(project, updates: Sequence[BatchUpdate], *, actor: str) -> Even
             event_type=Event.Type.UPDATE,
             status=Event.Status.RUNNING,
             payload={"memory_ids": [str(u.memory_id) for u in updates]},
+            metadata=shared_entities(memories.values()),
             actor=actor,
             started_at=now,
         )
@@ -373,6 +374,7 @@ def batch_delete(project, memory_ids: Sequence[Any], *, actor: str) -> Event:
         Memory.objects.for_project(project).filter(pk__in=list(memories)),
         actor=actor,
         payload={"memory_ids": list(memories)},
+        metadata=shared_entities(memories.values()),
     )
 
 
@@ -500,6 +502,15 @@ def named_entities(ids: dict) -> dict[str, str]:
         for field in SCOPE_FIELDS
         if isinstance(value := ids.get(field), str) and value and value != "*"
     }
+
+
+def shared_entities(memories: Iterable[Memory]) -> dict[str, str]:
+    """The entity ids every one of `memories` has (a batch's Event is about those)."""
+    shared: dict[str, str] | None = None
+    for memory in memories:
+        ids = named_entities(memory.scope())
+        shared = ids if shared is None else {k: v for k, v in shared.items() if ids.get(k) == v}
+    return shared or {}
 
 
 def entities_of_delete(payload: dict) -> dict[str, str]:

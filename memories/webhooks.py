@@ -130,42 +130,100 @@ class ForbiddenTarget(RuntimeError):
     """The webhook's URL leads somewhere memdash does not send deliveries (no retry helps)."""
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it: NAT64 (well-known
+# and local-use prefixes), IPv4-compatible and IPv4-translated addresses.
+_EMBEDS_IPV4 = [
+    ipaddress.ip_network(net)
+    for net in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+]
+
+
+def _judged(address: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    """The address, and any IPv4 address it leads to (6to4, NAT64, mapped forms)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        yield address.ipv4_mapped  # the same host as the IPv4 address: judge (and name) that
+        return
+    yield address
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.sixtofour:
+            yield address.sixtofour
+        elif any(address in net for net in _EMBEDS_IPV4) and int(address) > 1:
+            yield ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+
+
+def _problem(host: str, addresses: set[str]) -> str | None:
+    for text in sorted(addresses):
+        for address in _judged(ipaddress.ip_address(text.split("%")[0])):
+            if address.is_link_local or address.is_multicast or address.is_unspecified:
+                return (
+                    f"points to {host} ({address}), a link-local, multicast or unspecified address"
+                )
+            if not address.is_global and not settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE:
+                return (
+                    f"points to {host} ({address}), on this machine or a private network; "
+                    "set MEMDASH_WEBHOOK_ALLOW_PRIVATE=true to allow such receivers"
+                )
+    return None
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").rstrip(".").lower()
+
+
+def _resolve(host: str) -> list[str]:
+    """The host's addresses, in the resolver's order; [] when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
 def target_problem(url: str, *, resolve: bool) -> str | None:
     """Why `url` may not receive webhooks, as the end of a sentence, or None if it may.
 
     Without `resolve` only what the URL itself says is judged (an IP literal, "localhost"), as
-    when a webhook is saved: its host may not resolve yet. Deliveries resolve the host and judge
-    every address it has, so a public name pointing inside is refused too. (The HTTP client
-    resolves once more when it connects; a name re-pointed in between is not caught.)
+    when a webhook is saved: its host may not resolve yet. With it, every address the host
+    resolves to is judged, so a public name pointing inside is refused too.
     """
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    host = _host(url)
     if resolve:
-        try:
-            found = {
-                info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-            }
-        except (OSError, UnicodeError):
-            return None  # unresolvable: the delivery fails and is retried like any network error
-    else:
-        try:
-            found = {str(ipaddress.ip_address(host.strip("[]")))}
-        except ValueError:
-            if host == "localhost" or host.endswith(".localhost"):
-                found = {"127.0.0.1"}
-            else:
-                return None
-    for text in sorted(found):
-        address = ipaddress.ip_address(text.split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if address.is_link_local or address.is_multicast or address.is_unspecified:
-            return f"points to {host} ({address}), a link-local, multicast or unspecified address"
-        if not address.is_global and not settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE:
-            return (
-                f"points to {host} ({address}), on this machine or a private network; "
-                "set MEMDASH_WEBHOOK_ALLOW_PRIVATE=true to allow such receivers"
-            )
-    return None
+        return _problem(host, set(_resolve(host)))
+    try:
+        return _problem(host, {str(ipaddress.ip_address(host.strip("[]")))})
+    except ValueError:
+        if host == "localhost" or host.endswith(".localhost"):
+            return _problem(host, {"127.0.0.1"})
+        return None
+
+
+def _pinned(url: str) -> tuple[str, dict, dict]:
+    """(URL, headers, httpx extensions) that reach `url`'s host at an address judged allowed.
+
+    The connection goes to the address that was checked, not to whatever a second lookup
+    returns (a name re-pointed between check and connect, "DNS rebinding"); the Host header and
+    TLS server name stay the URL's, so virtual hosts and certificates work as before.
+    """
+    host = _host(url)
+    addresses = _resolve(host)
+    if not addresses:
+        return url, {}, {}  # unresolvable: the client fails, and the delivery is retried
+    problem = _problem(host, set(addresses))
+    if problem:
+        raise ForbiddenTarget(f"{url} {problem}")
+    parts = urlsplit(url)
+    address = addresses[0]
+    userinfo, _, host_header = parts.netloc.rpartition("@")
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return (
+        parts._replace(netloc=netloc).geturl(),
+        {"Host": host_header},
+        {"sni_hostname": host} if parts.scheme == "https" else {},
+    )
 
 
 def deliver(webhook: Webhook, body: dict) -> int:
@@ -173,9 +231,7 @@ def deliver(webhook: Webhook, body: dict) -> int:
     and ForbiddenTarget when the URL resolves to an address deliveries may not reach."""
     import httpx
 
-    problem = target_problem(webhook.url, resolve=True)
-    if problem:
-        raise ForbiddenTarget(f"{webhook.url} {problem}")
+    url, pinned_headers, extensions = _pinned(webhook.url)
     raw = json.dumps(body, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -186,9 +242,10 @@ def deliver(webhook: Webhook, body: dict) -> int:
         "X-Memdash-Webhook-Id": str(webhook.pk),
     }
     try:
-        response = httpx.post(
-            webhook.url, content=raw, headers=headers, timeout=settings.MEMDASH_WEBHOOK_TIMEOUT
-        )
+        with httpx.Client(timeout=settings.MEMDASH_WEBHOOK_TIMEOUT) as client:
+            response = client.post(
+                url, content=raw, headers={**headers, **pinned_headers}, extensions=extensions
+            )
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{webhook.url}: {exc}") from exc
     if response.status_code >= 300:

@@ -69,23 +69,24 @@ def paginate(
         rows, has_next = _page_at_offset(queryset, page, page_size)
     if page > 1 and not rows:
         raise NotFound("Invalid page.")
-    count = (
-        (page - 1) * page_size + len(rows)
-        if not has_next
-        else capped_count(queryset, settings.MEMDASH_COUNT_CAP)
-    )
+    # Once on cursors, stay on them: the page number is only the label the link carried.
+    by_cursor = bool(token)
+    if has_next or by_cursor:
+        count = capped_count(queryset, settings.MEMDASH_COUNT_CAP)
+    else:  # the last page of page numbers: the count is known without counting
+        count = (page - 1) * page_size + len(rows)
     url = replace_query_param(request.build_absolute_uri(), "page_size", page_size)
     url = remove_query_param(url, "cursor")
     next_url = None
     if has_next:
         next_url = replace_query_param(url, "page", page + 1)
-        if page * page_size > settings.MEMDASH_MAX_PAGE_OFFSET:
+        if by_cursor or page * page_size > settings.MEMDASH_MAX_PAGE_OFFSET:
             next_url = replace_query_param(
                 next_url, "cursor", AFTER + _cursor_of(rows[-1], order_key)
             )
     if page <= 1:
         previous_url = None
-    elif (page - 2) * page_size > settings.MEMDASH_MAX_PAGE_OFFSET:
+    elif by_cursor or (page - 2) * page_size > settings.MEMDASH_MAX_PAGE_OFFSET:
         previous_url = replace_query_param(url, "page", page - 1)
         previous_url = replace_query_param(
             previous_url, "cursor", BEFORE + _cursor_of(rows[0], order_key)
@@ -123,7 +124,11 @@ def _page_at_cursor(
     """The page after or before a cursor: (rows, has_next, page number it really is)."""
     direction, _, position = token.partition(".")
     try:
+        if not position:
+            raise InvalidCursor(f"invalid page cursor {token[:40]!r}")
         if direction + "." == AFTER:
+            # Some row precedes the cursor, so this is page 2 at least, whatever the link said.
+            page = max(page, 2)
             window = keyset_page(queryset, key=order_key, size=page_size, older=position)
         elif direction + "." == BEFORE:
             window = keyset_page(queryset, key=order_key, size=page_size, newer=position)

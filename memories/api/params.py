@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Q
 
 from memdash.errors import InvalidRequest
-from memdash.text import quoted
+from memdash.text import json_problem, quoted, strict_loads
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
 
 ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"
@@ -39,9 +38,12 @@ def param_filters(params: Mapping[str, Any], *, entities: bool) -> list[dict]:
     if metadata not in (None, "", {}):
         if isinstance(metadata, str):
             try:
-                metadata = json.loads(metadata)
-            except ValueError as exc:
+                metadata = strict_loads(metadata)
+            except (ValueError, RecursionError) as exc:
                 raise InvalidRequest("metadata must be a JSON object") from exc
+        problem = json_problem(metadata, root="metadata")
+        if problem:
+            raise InvalidRequest(problem)
         parts.append({"metadata": metadata})
     keywords = params.get("keywords")
     if keywords not in (None, ""):
@@ -174,7 +176,7 @@ def _repr_entity_ids(raw: str) -> dict[str, str]:
         value = ast.literal_eval(raw)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         try:
-            value = json.loads(raw)
+            value = strict_loads(raw)
         except (ValueError, RecursionError) as exc:
             raise InvalidRequest(shape) from exc
     if not isinstance(value, dict):
@@ -191,4 +193,7 @@ def _repr_entity_ids(raw: str) -> dict[str, str]:
         if isinstance(entity, bool) or not isinstance(entity, str | int):
             raise InvalidRequest(f"filters.{name} must be a string id, got {type(entity).__name__}")
         ids[name] = str(entity)
+    problem = json_problem(ids, root="filters")  # a Python repr can spell out NUL as "\x00"
+    if problem:
+        raise InvalidRequest(problem)
     return ids

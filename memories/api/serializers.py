@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from memdash.text import quoted
 from memories.filters import ENTITY_FIELDS
 from memories.models import Event, Memory, MemoryHistory
 from memories.services import Message
@@ -142,7 +143,7 @@ class MessagesField(serializers.Field):
             role = item.get("role")
             if role not in MESSAGE_ROLES:
                 raise serializers.ValidationError(
-                    f"[{index}].role must be one of {', '.join(MESSAGE_ROLES)}, got {role!r}"
+                    f"[{index}].role must be one of {', '.join(MESSAGE_ROLES)}, got {quoted(role)}"
                 )
             content = item.get("content")
             if isinstance(content, str):

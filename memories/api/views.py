@@ -16,6 +16,7 @@ from memdash.api.base import ProjectAPIView
 from memdash.api.pagination import paginate, parse_positive_int
 from memdash.errors import InvalidRequest, NotFound, UpstreamFailed, UpstreamUnavailable
 from memdash.models import Role
+from memdash.text import quoted
 from memories import llm, pipeline, services, tasks
 from memories.api import params
 from memories.api.serializers import (
@@ -46,7 +47,7 @@ def parse_uuid(value: Any, *, label: str = "memory_id") -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
-        raise InvalidRequest(f"{label} should be a valid UUID, got {value!r}") from exc
+        raise InvalidRequest(f"{label} should be a valid UUID, got {quoted(value)}") from exc
 
 
 class MemoryLookupMixin:

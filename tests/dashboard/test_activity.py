@@ -143,6 +143,18 @@ def test_deletes_record_the_entities_their_filter_requires(payload, expected):
     assert services.entities_of_delete(payload) == expected
 
 
+def test_batches_record_the_entities_all_their_memories_share(project):
+    a, b = remember(project, "e one", "e two", user_id="erin", app_id="shop")
+    c = remember(project, "f one", user_id="fay", app_id="shop")[0]
+    updates = [services.BatchUpdate(memory_id=m.pk, text=m.memory + "!") for m in (a, b)]
+    assert services.batch_update(project, updates, actor="x").metadata == {
+        "user_id": "erin",
+        "app_id": "shop",
+    }
+    deleted = services.batch_delete(project, [a.pk, c.pk], actor="x")
+    assert deleted.metadata == {"app_id": "shop"}
+
+
 def test_migration_copies_old_deletes_entities_into_metadata(project):
     import importlib
 

@@ -151,13 +151,22 @@ def test_edit_without_htmx_redirects_to_the_memory(editor_client, memory):
     )
 
 
-def test_edit_rejects_bad_metadata_with_a_200_fragment(editor_client, memory):
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ("[1, 2]", "must be a JSON object"),
+        ('{"a": NaN}', "not valid JSON (NaN is not valid JSON)"),
+        ('{"a": 1e999}', "not valid JSON (number 1e999 is out of range)"),
+        ('{"a": "\\u0000"}', "metadata.a contains a NUL character"),
+    ],
+)
+def test_edit_rejects_bad_metadata_with_a_200_fragment(editor_client, memory, metadata, error):
     url = reverse("memories:edit", args=[memory.id])
     response = editor_client.post(
-        url, {"memory": "x", "metadata": "[1, 2]"}, headers=htmx("memory-body")
+        url, {"memory": "x", "metadata": metadata}, headers=htmx("memory-body")
     )
     assert response.status_code == 200
-    assert "must be a JSON object" in response.content.decode()
+    assert error in response.content.decode()
     memory.refresh_from_db()
     assert memory.memory == "Alex likes green tea"
 

@@ -263,8 +263,16 @@ def test_sort_by_updated(alice_client, project):
     assert texts(alice_client.get("/"))[0] == rows[2].memory
 
 
-def test_garbage_cursor_falls_back_to_the_first_page(alice_client, world):
-    response = alice_client.get("/?older=not-a-cursor")
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        # A well-formed cursor holding a null id (hand-edited): not a query on id < NULL.
+        "WyIyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwIixudWxsXQ",
+    ],
+)
+def test_garbage_cursor_falls_back_to_the_first_page(alice_client, world, cursor):
+    response = alice_client.get(f"/?older={cursor}")
     assert response.status_code == 200
     assert len(response.context["rows"]) == 3
 

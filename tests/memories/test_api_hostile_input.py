@@ -328,3 +328,61 @@ def test_ignored_search_switches_must_still_be_booleans(api, switch):
     )
     body[switch] = True
     assert api.post("/v1/memories/search/", body, format="json").status_code == 200
+
+
+# --- charsets that are no text encoding, and JSON inside query strings ---------------------------
+
+
+@pytest.mark.parametrize("charset", ["zlib", "bz2", "rot13", "base64"])
+def test_a_charset_that_is_no_text_encoding_is_refused(api, charset):
+    import zlib
+
+    body = zlib.compress(json.dumps(add_body(metadata={"pad": "x" * 100_000})).encode())
+    content_type = f"application/json; charset={charset}"
+    response = api.generic("POST", "/v3/memories/add/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json() == {"detail": f"charset {charset!r} is not a text encoding; use UTF-8."}
+    assert_nothing_written()
+
+
+def test_a_charset_that_is_no_text_encoding_never_reaches_django():
+    """Django would decode the query string with it while building the request, before any
+    middleware: the WSGI application refuses it first."""
+    from django.test import RequestFactory
+
+    from memdash.wsgi import application
+
+    environ = RequestFactory()._base_environ(
+        PATH_INFO="/v1/memories/",
+        QUERY_STRING="user_id=u",
+        REQUEST_METHOD="GET",
+        CONTENT_TYPE="application/json; charset=zlib",
+    )
+    started = []
+    body = b"".join(application(environ, lambda status, headers: started.append(status)))
+    assert started == ["400 Bad Request"]
+    assert json.loads(body) == {"detail": "charset 'zlib' is not a text encoding; use UTF-8."}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "detail"),
+    [
+        ('{"k": "\\u0000"}', "metadata.k contains a NUL character"),
+        ('{"k": NaN}', "metadata must be a JSON object"),
+        ('{"k": 1e999}', "metadata must be a JSON object"),
+        ('{"a":' + "[" * 5000, "metadata must be a JSON object"),
+        ('{"a":' + "[" * 100 + "]" * 100 + "}", "nests deeper than 64 levels"),
+    ],
+)
+def test_json_in_the_query_string_is_checked_like_a_body(api, metadata, detail):
+    assert_400(
+        api.get("/v1/memories/?" + urlencode({"user_id": "u", "metadata": metadata})), detail
+    )
+
+
+@pytest.mark.parametrize("repr_", ["{'user_id': '\\x00'}", "{'user_id': '\\ud800'}"])
+def test_delete_filters_spelling_out_unstorable_text_are_refused(api, repr_):
+    add_verbatim(api, "Likes tea", user_id="u")
+    response = api.delete("/v1/memories/?" + urlencode({"filters": repr_}))
+    assert_400(response, "filters.user_id")
+    assert Memory.objects.count() == 1

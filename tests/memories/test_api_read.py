@@ -1,6 +1,9 @@
 """Reading memories: get, list (v1/v2/v3), search (v1/v2/v3), with pinned shapes."""
 
+import base64
 import datetime as dt
+import json
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -532,7 +535,23 @@ def test_page_numbers_past_the_depth_are_refused_with_the_way_forward(api, seven
     }
 
 
-@pytest.mark.parametrize("cursor", ["after.garbage", "sideways.abc", "nonsense"])
+def _token(*position) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "after.garbage",
+        "sideways.abc",
+        "nonsense",
+        "after.",
+        "after." + _token("2024-01-01T00:00:00+00:00", None),
+        "before." + _token("2024-01-01T00:00:00+00:00", True),
+        "after." + _token(1, 2),
+        "after." + _token("2024-01-01T00:00:00", str(uuid.uuid4())),
+    ],
+)
 def test_a_mangled_cursor_is_a_400(api, seven_facts, cursor):
     response = api.post(
         f"/v3/memories/?page=3&page_size=2&cursor={cursor}",
@@ -540,4 +559,19 @@ def test_a_mangled_cursor_is_a_400(api, seven_facts, cursor):
         format="json",
     )
     assert response.status_code == 400
-    assert "invalid page cursor" in response.json()["detail"]
+    assert "page cursor" in response.json()["detail"]
+
+
+def test_a_cursor_without_its_page_number_keeps_paging_by_cursor(api, seven_facts):
+    """Links past the depth carry both; a client that drops `page` still walks every row once."""
+    second = _v3_page(api, "/v3/memories/?page_size=2")["next"]
+    body = _v3_page(api, second)
+    cursor = parse_qs(urlsplit(body["next"]).query)["cursor"][0]
+    url, seen = f"/v3/memories/?page_size=2&cursor={cursor}", []
+    while url:
+        body = _v3_page(api, url)
+        seen += [m["memory"] for m in body["results"]]
+        assert body["count"] == 7
+        url = body["next"]
+        assert url is None or "cursor=after." in url
+    assert seen == seven_facts[4:]

@@ -123,6 +123,23 @@ def test_webhooks_may_not_target_this_machine_or_private_networks(api, hooks_pat
     assert api.get(hooks_path).json() == []
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible
+        "http://[::ffff:0:7f00:1]/hook",  # IPv4-translated
+        "http://[64:ff9b::10.0.0.5]/hook",  # NAT64
+        "http://[2002:7f00:1::]/hook",  # 6to4
+    ],
+)
+def test_ipv6_forms_of_inside_ipv4_addresses_are_refused(api, hooks_path, url):
+    response = api.post(
+        hooks_path, {"name": "n", "url": url, "event_types": ["memory_add"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "on this machine or a private network" in response.json()["detail"]
+
+
 def test_private_targets_can_be_allowed_but_link_local_never(api, hooks_path, settings):
     settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
     body = {"name": "n", "url": "http://10.0.0.5/hook", "event_types": ["memory_add"]}
@@ -162,3 +179,68 @@ def test_deliveries_resolve_the_host_and_refuse_without_retrying(project, settin
     settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
     with pytest.raises(webhooks.DeliveryError, match="localhost:9"):  # nothing listens there
         webhooks.deliver(hook, {"event_details": {}})
+
+
+def test_deliveries_connect_to_the_address_that_was_checked(project, settings, monkeypatch):
+    """The name is resolved once, judged, and the connection goes to that address (no second
+    lookup a re-pointed name could answer differently); Host names the URL's host."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from memories import webhooks
+    from memories.models import Webhook
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, self.headers["Host"], self.headers["Authorization"]))
+            self.send_response(204)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    lookups = []
+
+    def resolve(host):
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(webhooks, "_resolve", resolve)
+    settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
+    hook = Webhook.objects.create(
+        project=project,
+        name="pinned",
+        url=f"http://bot:pw@hooks.receiver.invalid:{port}/in?x=1",
+        event_types=["memory_add"],
+    )
+    try:
+        assert webhooks.deliver(hook, {"event_details": {}}) == 204
+    finally:
+        server.shutdown()
+    assert lookups == ["hooks.receiver.invalid"]
+    assert seen == [("/in?x=1", f"hooks.receiver.invalid:{port}", "Basic Ym90OnB3")]
+
+
+def test_https_deliveries_keep_the_name_for_tls(monkeypatch):
+    from memories import webhooks
+
+    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["93.184.216.34", "2606:2800::1"])
+    assert webhooks._pinned("https://hooks.example.com/in") == (
+        "https://93.184.216.34/in",
+        {"Host": "hooks.example.com"},
+        {"sni_hostname": "hooks.example.com"},
+    )
+    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["2606:2800::1"])
+    assert webhooks._pinned("https://hooks.example.com:8443/in")[0] == (
+        "https://[2606:2800::1]:8443/in"
+    )
+    # One inside address among public ones is enough to refuse the name.
+    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["93.184.216.34", "10.1.2.3"])
+    with pytest.raises(webhooks.ForbiddenTarget, match=r"\(10.1.2.3\)"):
+        webhooks._pinned("https://hooks.example.com/in")

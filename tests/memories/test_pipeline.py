@@ -329,6 +329,10 @@ def test_malformed_llm_json_fails_the_event_and_writes_nothing(api, fake_llm):
         ({"memories": []}, 'no "facts" list'),
         ({"facts": [{"message": 1}]}, "fact 0 of the extraction reply has no text"),
         ({"facts": ["Is vegetarian"]}, "fact 0 of the extraction reply is not an object"),
+        (
+            {"facts": [{"text": "Is vege\u0000tarian", "message": 1}]},
+            "the reply.facts[0].text contains a NUL character",
+        ),
     ],
 )
 def test_wrong_shaped_llm_replies_fail_clearly(api, fake_llm, reply, message):
@@ -336,6 +340,15 @@ def test_wrong_shaped_llm_replies_fail_clearly(api, fake_llm, reply, message):
     response = add_sync(api, ALEX, user_id="alex")
     assert response.status_code == 502
     assert message in response.json()["detail"]
+    assert not Memory.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ['{"facts": [{"text": NaN}]}', '{"facts": ' + "[" * 5000])
+def test_llm_json_that_python_would_accept_loosely_fails_clearly(api, fake_llm, raw):
+    fake_llm.on("extract facts", raw=raw)
+    response = add_sync(api, ALEX, user_id="alex")
+    assert response.status_code == 502
+    assert "not valid JSON" in response.json()["detail"]
     assert not Memory.objects.exists()
 
 
