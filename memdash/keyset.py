@@ -83,8 +83,8 @@ def keyset_page(
         rows = rows[:size]
         return KeysetPage(
             rows=rows,
-            older=_cursor_of(rows[-1], key) if more else None,
-            newer=_cursor_of(rows[0], key) if rows else None,
+            older=cursor_of(rows[-1], key) if more else None,
+            newer=cursor_of(rows[0], key) if rows else None,
         )
     if newer:
         value, pk = decode_cursor(newer, model)
@@ -96,15 +96,16 @@ def keyset_page(
         if len(rows) > size:
             rows = rows[:size][::-1]
             return KeysetPage(
-                rows=rows, older=_cursor_of(rows[-1], key), newer=_cursor_of(rows[0], key)
+                rows=rows, older=cursor_of(rows[-1], key), newer=cursor_of(rows[0], key)
             )
     rows = list(queryset.order_by(f"-{key}", "-id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return KeysetPage(rows=rows, older=_cursor_of(rows[-1], key) if more else None, newer=None)
+    return KeysetPage(rows=rows, older=cursor_of(rows[-1], key) if more else None, newer=None)
 
 
-def _cursor_of(row: models.Model, key: str) -> str:
+def cursor_of(row: models.Model, key: str) -> str:
+    """The cursor of `row` in a list ordered by `key`."""
     return encode_cursor(getattr(row, key), row.pk)
 
 

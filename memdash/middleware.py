@@ -38,8 +38,8 @@ class RejectUnreadableRequestMiddleware:
 
     - A NUL character in the path or query string: PostgreSQL cannot store or even compare
       text containing NUL, so `?user_id=%00` would fail as a 500 in the first query.
-    - A declared charset that is no text encoding (`charset=zlib`): Django would decode the
-      query string and form bodies with it and fail. (API bodies: memdash.api.parsers.)
+    - A declared charset that is no text encoding (`charset=zlib`): Django and the API's parser
+      would decode the query string and bodies with it, and fail or inflate them.
     """
 
     def __init__(self, get_response):
@@ -47,9 +47,7 @@ class RejectUnreadableRequestMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.encoding and not readable_charset(request.encoding):
-            return _refuse(
-                request, f"charset {request.encoding[:40]!r} is not a text encoding; use UTF-8."
-            )
+            return _refuse(request, _charset_detail(request.encoding))
         query = request.GET.lists()
         if "\x00" in request.path_info or any(
             "\x00" in name or any("\x00" in value for value in values) for name, values in query
@@ -58,6 +56,10 @@ class RejectUnreadableRequestMiddleware:
                 request, "The URL contains a NUL character (%00), which no memdash value can hold."
             )
         return self.get_response(request)
+
+
+def _charset_detail(charset: str) -> str:
+    return f"charset {charset[:40]!r} is not a text encoding; use UTF-8."
 
 
 def _refuse(request: HttpRequest, detail: str) -> HttpResponse:
@@ -69,17 +71,16 @@ def _refuse(request: HttpRequest, detail: str) -> HttpResponse:
 def refuse_unreadable_charsets(app):
     """WSGI wrapper: a 400 for a declared charset that is no text encoding (`charset=zlib`).
 
-    Django decodes the query string with that charset while it builds the request, before any
-    middleware runs, so RejectUnreadableRequestMiddleware cannot catch this case and the
-    request would end as a 500. memdash.wsgi wraps the application in this.
+    When the URL has a query string, Django decodes it with that charset while it builds the
+    request, before any middleware runs: RejectUnreadableRequestMiddleware cannot catch that
+    case, and the request would end as a 500. memdash.wsgi wraps the application in this.
     """
 
     def checked(environ, start_response):
         _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
         charset = params.get("charset")
         if charset and not readable_charset(charset):
-            detail = f"charset {charset[:40]!r} is not a text encoding; use UTF-8."
-            body = json.dumps({"detail": detail}).encode()
+            body = json.dumps({"detail": _charset_detail(charset)}).encode()
             start_response(
                 "400 Bad Request",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],

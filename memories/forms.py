@@ -106,12 +106,9 @@ class MemoryFilterForm(forms.Form):
         text = self.cleaned_data["filters"].strip()
         if not text:
             return None
-        value = _strict_json(text)
+        value = _strict_json(text, root="filters")
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object, as in the API's `filters`")
-        problem = json_problem(value, root="filters")
-        if problem:
-            raise forms.ValidationError(problem)
         return value or None
 
     def clean(self) -> dict:
@@ -272,13 +269,18 @@ class MemoryFilterForm(forms.Form):
         return query
 
 
-def _strict_json(text: str) -> Any:
+def _strict_json(text: str, *, root: str) -> Any:
+    """`text` parsed as JSON PostgreSQL can store, or the form error saying why not."""
     try:
-        return strict_loads(text)
+        value = strict_loads(text)
     except RecursionError:
         raise forms.ValidationError("nests too deeply") from None
     except ValueError as exc:
         raise forms.ValidationError(f"not valid JSON ({getattr(exc, 'msg', exc)})") from exc
+    problem = json_problem(value, root=root)
+    if problem:
+        raise forms.ValidationError(problem)
+    return value
 
 
 def _split_pair(pair: str) -> tuple[str, str]:
@@ -325,12 +327,9 @@ class MemoryEditForm(forms.Form):
         text = self.cleaned_data["metadata"].strip()
         if not text:
             return None
-        value = _strict_json(text)
+        value = _strict_json(text, root="metadata")
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object")
-        problem = json_problem(value, root="metadata")
-        if problem:
-            raise forms.ValidationError(problem)
         limit = settings.MEMDASH_MAX_METADATA_BYTES
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > limit:

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from memdash.errors import InvalidRequest, NotFound
-from memdash.keyset import InvalidCursor, encode_cursor, keyset_page
+from memdash.keyset import InvalidCursor, cursor_of, keyset_page
 from memdash.text import quoted
 
 # A cursor names the row a page starts after (`next`) or ends before (`previous`).
@@ -82,14 +82,14 @@ def paginate(
         next_url = replace_query_param(url, "page", page + 1)
         if by_cursor or page * page_size > settings.MEMDASH_MAX_PAGE_OFFSET:
             next_url = replace_query_param(
-                next_url, "cursor", AFTER + _cursor_of(rows[-1], order_key)
+                next_url, "cursor", AFTER + cursor_of(rows[-1], order_key)
             )
     if page <= 1:
         previous_url = None
     elif by_cursor or (page - 2) * page_size > settings.MEMDASH_MAX_PAGE_OFFSET:
         previous_url = replace_query_param(url, "page", page - 1)
         previous_url = replace_query_param(
-            previous_url, "cursor", BEFORE + _cursor_of(rows[0], order_key)
+            previous_url, "cursor", BEFORE + cursor_of(rows[0], order_key)
         )
     elif page == 2:
         previous_url = remove_query_param(url, "page")
@@ -140,7 +140,3 @@ def _page_at_cursor(
     except InvalidCursor as exc:
         raise InvalidRequest(f"{exc}; use the `next` and `previous` links as given") from exc
     return window.rows, window.older is not None, page
-
-
-def _cursor_of(row: Any, order_key: str) -> str:
-    return encode_cursor(getattr(row, order_key), row.pk)
