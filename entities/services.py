@@ -1,4 +1,5 @@
-"""Entity writes: upserted whenever memories are written, deleted together with their memories."""
+"""Entity writes and lookups. Entities are upserted whenever memories are written (deleting one
+with its memories is memories.services.delete_entity)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from core.errors import NotFound
 from entities.models import Entity
-from memdash.errors import NotFound
 
 
 def touch_entities(
@@ -34,28 +35,6 @@ def touch_entities(
         unique_fields=["project", "kind", "name"],
         update_fields=["updated_at"],
     )
-
-
-def delete_entity(project, entity: Entity, *, actor: str):
-    """Delete an entity and every memory scoped to it (each leaves a DELETE history row).
-
-    Small entities go at once; large ones become a PENDING DELETE event that a worker runs (it
-    removes the entity after its memories). Returns the Event.
-    """
-    # Imported here: memories.services itself imports touch_entities from this module.
-    from memories.models import Event, Memory
-    from memories.services import delete_or_schedule
-
-    memories = Memory.objects.for_project(project).for_entity(entity.kind, entity.name)
-    event = delete_or_schedule(
-        project,
-        memories,
-        actor=actor,
-        payload={"entity_type": entity.kind, "entity_id": entity.name},
-    )
-    if event.status == Event.Status.SUCCEEDED:
-        entity.delete()
-    return event
 
 
 def get_entity(project, kind: str, name: str) -> Entity:

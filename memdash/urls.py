@@ -1,12 +1,15 @@
+"""Every route of memdash: the Mem0 API paths, the OpenAPI schema, the admin and the dashboard."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from memdash import views as dashboard
+from memories import views as memory_views
+from tenancy import views as tenancy_views
 
 urlpatterns = [
-    path("", include("memdash.api.urls")),
+    path("", include("tenancy.api.urls")),
     path("", include("memories.api.urls")),
     path("", include("entities.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -18,13 +21,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("project/", dashboard.switch_project, name="switch_project"),
-    path("keys/", dashboard.api_keys, name="api_keys"),
-    path("keys/<int:pk>/revoke/", dashboard.revoke_api_key, name="revoke_api_key"),
-    path("settings/", dashboard.project_settings, name="project_settings"),
+    path("project/", tenancy_views.switch_project, name="switch_project"),
+    path("keys/", tenancy_views.api_keys, name="api_keys"),
+    path("keys/<int:pk>/revoke/", tenancy_views.revoke_api_key, name="revoke_api_key"),
+    path("settings/", memory_views.project_settings, name="project_settings"),
     path("", include("entities.urls")),
     path("", include("memories.urls")),
 ]
 
-handler404 = "memdash.errors.not_found"
-handler500 = "memdash.errors.server_error"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

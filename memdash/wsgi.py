@@ -5,6 +5,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memdash.settings")
 application = get_wsgi_application()
 
-from memdash.middleware import refuse_unreadable_charsets  # noqa: E402 (needs settings)
+from core.middleware import refuse_unreadable_charsets  # noqa: E402 (needs settings)
 
 application = refuse_unreadable_charsets(application)

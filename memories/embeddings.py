@@ -16,15 +16,12 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from core.errors import EmbeddingError
 from memories.models import EMBEDDING_DIMENSIONS
 
 LOCAL_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 LOCAL_MAX_TOKENS = 256
 BATCH_SIZE = 32
-
-
-class EmbeddingError(RuntimeError):
-    """The embedding provider failed (possibly transiently)."""
 
 
 class Embedder(Protocol):

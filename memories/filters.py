@@ -23,7 +23,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Contains, IContains
 from django.utils import timezone
 
-from memdash.text import quoted
+from core.errors import FilterError
+from core.text import quoted
 
 ENTITY_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 DATETIME_FIELDS = {
@@ -63,10 +64,6 @@ METADATA_OPS = ("eq", "ne", "in", "contains", "icontains")
 TEXT_OPS = ("contains", "icontains")
 MAX_DEPTH = 12
 MAX_LIST = 1000
-
-
-class FilterError(ValueError):
-    """A filter the language does not accept. The message says which key and why."""
 
 
 @dataclass

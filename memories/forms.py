@@ -1,4 +1,5 @@
-"""Dashboard forms: the memory filter (URL state -> filter dict -> pills) and the memory edit.
+"""Dashboard forms: the memory filter (URL state -> filter dict -> pills), the memory edit and
+the project's memory settings.
 
 The filter form turns the query string into a Mem0 filter dict, which memories.filters compiles
 exactly as it does for the API. The same form renders the filter controls and the pills, and
@@ -13,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q
 from django.http import QueryDict
 
-from memdash.text import json_problem, strict_loads, unstorable_text
+from core.text import json_problem, strict_loads, unstorable_text
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
 from memories.querysets import utc_today
+from tenancy.models import Project
 
 MAX_VALUES = 20
 SORTS = {"created": "created_at", "updated": "updated_at"}
@@ -316,13 +317,6 @@ class MemoryEditForm(forms.Form):
         required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def clean_memory(self) -> str:
-        text = self.cleaned_data["memory"]
-        limit = settings.MEMDASH_MAX_MEMORY_CHARS
-        if len(text) > limit:
-            raise forms.ValidationError(f"at most {limit:,} characters ({len(text):,} given)")
-        return text
-
     def clean_metadata(self) -> dict | None:
         text = self.cleaned_data["metadata"].strip()
         if not text:
@@ -330,10 +324,6 @@ class MemoryEditForm(forms.Form):
         value = _strict_json(text, root="metadata")
         if not isinstance(value, dict):
             raise forms.ValidationError("must be a JSON object")
-        limit = settings.MEMDASH_MAX_METADATA_BYTES
-        size = len(json.dumps(value, ensure_ascii=False).encode())
-        if size > limit:
-            raise forms.ValidationError(f"is {size:,} bytes as JSON; at most {limit:,}")
         return value
 
     @classmethod
@@ -359,3 +349,54 @@ class MemoryEditForm(forms.Form):
         if data["expiration_date"] != memory.expiration_date:
             changed["expiration_date"] = data["expiration_date"]
         return changed
+
+
+class ProjectSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    custom_instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What to extract from conversations (and what to ignore), for every add.",
+    )
+    agent_custom_instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The same, for memories about agents.",
+    )
+    custom_categories = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
+        help_text=("One per line, as 'name: description'. Empty: the default catalogue is used."),
+    )
+
+    @classmethod
+    def for_project(cls, project: Project) -> ProjectSettingsForm:
+        lines = [
+            f"{c.name}: {c.description}" if c.description else c.name
+            for c in project.categories.all()
+        ]
+        return cls(
+            initial={
+                "name": project.name,
+                "description": project.description,
+                "custom_instructions": project.custom_instructions,
+                "agent_custom_instructions": project.agent_custom_instructions,
+                "custom_categories": "\n".join(lines),
+            }
+        )
+
+    def clean_custom_categories(self) -> list[dict[str, str]]:
+        categories = []
+        for number, line in enumerate(self.cleaned_data["custom_categories"].splitlines(), 1):
+            if not line.strip():
+                continue
+            name, _sep, description = line.partition(":")
+            if not name.strip():
+                raise forms.ValidationError(f"line {number}: a category needs a name")
+            categories.append({name.strip(): description.strip()})
+        return categories
+
+    def settings_payload(self) -> dict:
+        """What memories.project_settings.update_project takes (the API's PATCH body)."""
+        return dict(self.cleaned_data)

@@ -15,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
-from memdash.errors import InferenceUnavailable
-from memdash.text import json_problem, strict_loads
+from core.errors import InferenceUnavailable
+from core.text import json_problem, strict_loads
 
 
 class LLMError(RuntimeError):

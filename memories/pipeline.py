@@ -24,23 +24,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from entities.services import touch_entities
-from memories import embeddings, llm, prompts, search, webhooks
+from memories import embeddings, events, llm, prompts, search, webhooks
+from memories.attribution import Message, Scope, attribute, memory_hash
 from memories.categories import DEFAULT_CATEGORIES
+from memories.history import added_result, history_row
 from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
-from memories.services import (
-    Message,
-    Scope,
-    added_result,
-    attribute,
-    finish_event,
-    history_row,
-    memory_hash,
-    named_entities,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +56,7 @@ class AddInput:
 
     def to_payload(self) -> dict:
         return {
-            "messages": [
-                {"role": m.role, "content": m.content, **({"name": m.name} if m.name else {})}
-                for m in self.messages
-            ],
+            "messages": [m.as_dict() for m in self.messages],
             **{k: v for k, v in self.scope.as_dict().items() if v},
             "infer": True,
             "metadata": self.metadata,
@@ -103,54 +91,7 @@ class AddInput:
         )
 
 
-def create_add_event(project, add: AddInput, *, actor: str) -> Event:
-    """Record an inference add as a PENDING event (run inline or by a Celery task)."""
-    llm.require_configured()
-    return Event.objects.create(
-        project=project,
-        event_type=Event.Type.ADD,
-        status=Event.Status.PENDING,
-        payload=add.to_payload(),
-        metadata={"infer": True, **named_entities(add.scope.as_dict())},
-        actor=actor,
-    )
-
-
 # --- running an event ----------------------------------------------------------------------------
-
-
-def claim(event_id, *, kinds: tuple[str, ...]) -> Event | None:
-    """Mark an unfinished event RUNNING (one more attempt); None if it is already finished."""
-    now = timezone.now()
-    claimed = Event.objects.filter(
-        pk=event_id, event_type__in=kinds, status__in=[Event.Status.PENDING, Event.Status.RUNNING]
-    ).update(status=Event.Status.RUNNING, attempts=F("attempts") + 1, updated_at=now)
-    event = Event.objects.select_related("project").filter(pk=event_id).first() if claimed else None
-    if event is None:
-        return None
-    if event.started_at is None:
-        event.started_at = now
-        event.save(update_fields=["started_at"])
-    return event
-
-
-def heartbeat(event: Event) -> None:
-    Event.objects.filter(pk=event.pk, status=Event.Status.RUNNING).update(updated_at=timezone.now())
-
-
-def fail_event(event_id, error: str) -> None:
-    """Mark an unfinished event FAILED with a reason the caller can read."""
-    now = timezone.now()
-    Event.objects.filter(
-        pk=event_id, status__in=[Event.Status.PENDING, Event.Status.RUNNING]
-    ).update(status=Event.Status.FAILED, error=error[:5000], completed_at=now, updated_at=now)
-
-
-def requeue_event(event_id, note: str) -> None:
-    """Put a RUNNING event back to PENDING while its task waits to retry."""
-    Event.objects.filter(pk=event_id, status=Event.Status.RUNNING).update(
-        status=Event.Status.PENDING, error=note[:5000], updated_at=timezone.now()
-    )
 
 
 def run_add_event(event_id) -> Event | None:
@@ -159,23 +100,23 @@ def run_add_event(event_id) -> Event | None:
     Raises LLMTransientError / EmbeddingError for the caller to retry; any other failure marks
     the event FAILED and is re-raised.
     """
-    event = claim(event_id, kinds=(Event.Type.ADD,))
+    event = events.claim(event_id, kinds=(Event.Type.ADD,))
     if event is None:
         return Event.objects.filter(pk=event_id).first()
     usage = llm.Usage()
     try:
         add = AddInput.from_payload(event.payload)
         plan = build_plan(event, add, usage)
-        heartbeat(event)
+        events.heartbeat(event)
         return apply_plan(event, add, plan, usage)
     except (llm.LLMTransientError, embeddings.EmbeddingError):
         raise
     except llm.LLMError as exc:
-        fail_event(event.pk, str(exc))
+        events.fail(event.pk, str(exc))
         raise
     except Exception as exc:
         logger.exception("add pipeline failed for event %s", event.pk)
-        fail_event(event.pk, f"internal error: {type(exc).__name__}: {exc}")
+        events.fail(event.pk, f"internal error: {type(exc).__name__}: {exc}")
         raise
 
 
@@ -434,7 +375,7 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
             "ignored": plan.ignored,
         }
         locked.save(update_fields=["metadata"])
-        finish_event(locked, results=writer.results)
+        events.finish(locked, results=writer.results)
         webhooks.notify_on_commit(event.project_id, writer.notifications)
     return locked
 

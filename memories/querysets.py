@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from pgvector.django import CosineDistance
 
 
 def utc_today() -> dt.date:
@@ -45,15 +43,6 @@ class MemoryQuerySet(models.QuerySet):
         page of 100 memories it costs more than everything else the page reads.
         """
         return self.defer("embedding", "search_vector")
-
-    def nearest_to(self, vector: Any) -> MemoryQuerySet:
-        """Annotate `distance` (cosine) to `vector` and order by it, nearest first."""
-        return self.alias(distance=CosineDistance("embedding", vector)).order_by("distance")
-
-    def capped_count(self, cap: int) -> tuple[int, bool]:
-        """Count at most `cap` rows; returns (count, capped). Never scans past the cap."""
-        n = self.order_by()[: cap + 1].count()
-        return (cap, True) if n > cap else (n, False)
 
 
 class HistoryQuerySet(models.QuerySet):

@@ -33,6 +33,7 @@ from django.db.models import Case, F, FloatField, Q, Subquery, When, Window
 from django.db.models.functions import RowNumber
 from pgvector.django import CosineDistance
 
+from core.keyset import capped_count
 from memories import embeddings
 from memories.models import TEXT_SEARCH_CONFIG, Memory
 
@@ -68,7 +69,7 @@ def search_memories(
     scope = Memory.objects.for_project(project).visible(show_expired=show_expired).matching(q)
     vector = embeddings.embed_one(query)
     pool = max(top_k * 4, MIN_CANDIDATES)
-    size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
+    size, capped = capped_count(scope, settings.MEMDASH_EXACT_SEARCH_LIMIT)
     if size == 0:
         return []
     words = _WORD.findall(query.lower())[:MAX_QUERY_WORDS] if keyword else []
@@ -88,7 +89,7 @@ def search_memories(
 def nearest(scope, vector, limit: int) -> list[Memory]:
     """The `limit` memories of `scope` nearest to `vector` (each with `.distance`), nearest
     first, by the same exact-or-HNSW choice as search (the pipeline's similar memories)."""
-    size, capped = scope.capped_count(settings.MEMDASH_EXACT_SEARCH_LIMIT)
+    size, capped = capped_count(scope, settings.MEMDASH_EXACT_SEARCH_LIMIT)
     if size == 0:
         return []
     if capped:

@@ -1,107 +1,83 @@
-"""Operations that change memories. The API and the dashboard both call these.
+"""Operations that change memories. The API, the dashboard and the workers all call these.
 
-Every change writes its MemoryHistory rows in the same transaction, and every operation is
-recorded as an Event, so `GET /v1/event/{id}/` and the activity page can show it.
+Every change writes its MemoryHistory rows in the same transaction (memories.history), and
+every operation is recorded as an Event (memories.events), so `GET /v1/event/{id}/` and the
+activity page can show it. The input limits (text length, metadata size, message count) are
+checked here, before anything is written, so every surface refuses the same input the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.errors import (
+    EmbeddingError,
+    ImmutableMemoryError,
+    InvalidRequest,
+    NotFound,
+    UpstreamFailed,
+    UpstreamUnavailable,
+)
+from core.keyset import capped_count
+from entities.models import Entity
 from entities.services import touch_entities
-from memdash.errors import ImmutableMemoryError, InvalidRequest, NotFound
-from memories import embeddings, webhooks
+from memories import embeddings, events, llm, pipeline, webhooks
+from memories.attribution import Attributed, Message, Scope, attribute, memory_hash
+from memories.filters import compile_filters
+from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
+from tenancy.models import Project
 
-# Message roles that speak for an agent. The group-chat docs also use "agent".
-ASSISTANT_ROLES = {"assistant", "agent"}
 UNSET: Any = object()
+# Memories one chunk of a delete removes (each chunk is its own transaction).
+DELETE_CHUNK = 5000
 
 
-def memory_hash(text: str) -> str:
-    """Mem0's content hash: md5 of the memory text (used for exact-duplicate detection)."""
-    return hashlib.md5(text.encode()).hexdigest()
+# --- input limits ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The entity ids one add call carries (top-level user_id, agent_id, app_id, run_id)."""
-
-    user_id: str | None = None
-    agent_id: str | None = None
-    app_id: str | None = None
-    run_id: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {name: getattr(self, name) for name in SCOPE_FIELDS}
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(self.as_dict().values())
+def check_text(text: str, where: str) -> None:
+    """Refuse a memory text over MEMDASH_MAX_MEMORY_CHARS (never truncated)."""
+    limit = settings.MEMDASH_MAX_MEMORY_CHARS
+    if len(text) > limit:
+        raise InvalidRequest(
+            f"{where} has {len(text)} characters; the limit is {limit} (MEMDASH_MAX_MEMORY_CHARS)"
+        )
 
 
-@dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
-    name: str | None = None
+def check_metadata(metadata: dict[str, Any] | None, where: str = "metadata") -> None:
+    """Refuse metadata over MEMDASH_MAX_METADATA_BYTES as JSON.
 
-
-@dataclass
-class Attributed:
-    """A message's text and the entity ids it belongs to, after the attribution rules."""
-
-    text: str
-    scope: dict[str, str | None]
-    role: str
-    actor_id: str | None
-
-
-def attribute(messages: Sequence[Message], scope: Scope) -> list[Attributed]:
-    """Decide whose memory each message is (Mem0's rules, as the seed documents show).
-
-    - system messages are never stored;
-    - a message's `name` makes the speaker the entity, lower-cased (group chats): a user's name
-      becomes its user_id, an assistant's its agent_id;
-    - user messages belong to user_id; in an agent_id-only call they are input to the agent;
-    - assistant messages belong to agent_id, and are dropped when the call has none;
-    - app_id and run_id are copied to every memory of the call.
+    An add copies it onto every memory it creates (and their history rows), so an unbounded
+    object would multiply: 2 MB of metadata on 200 messages is 400 MB stored.
     """
-    attributed = []
-    for message in messages:
-        role = "assistant" if message.role in ASSISTANT_ROLES else message.role
-        if role not in ("user", "assistant"):
-            continue
-        speaker = message.name.strip().lower() if message.name and message.name.strip() else None
-        ids: dict[str, str | None] = dict.fromkeys(SCOPE_FIELDS)
-        if role == "user":
-            if speaker:
-                ids["user_id"] = speaker
-            elif scope.user_id:
-                ids["user_id"] = scope.user_id
-            elif scope.agent_id:
-                ids["agent_id"] = scope.agent_id
-        elif speaker:
-            ids["agent_id"] = speaker
-        elif scope.agent_id:
-            ids["agent_id"] = scope.agent_id
-        else:
-            continue
-        ids["app_id"] = scope.app_id
-        ids["run_id"] = scope.run_id
-        if not any(ids.values()):
-            continue
-        attributed.append(Attributed(message.content, ids, role, message.name))
-    return attributed
+    if metadata is None:
+        return
+    limit = settings.MEMDASH_MAX_METADATA_BYTES
+    size = len(json.dumps(metadata, ensure_ascii=False).encode())
+    if size > limit:
+        raise InvalidRequest(
+            f"{where}: is {size:,} bytes as JSON; at most {limit:,} (MEMDASH_MAX_METADATA_BYTES)"
+        )
+
+
+def check_messages(messages: Sequence[Message]) -> None:
+    """Refuse a text message over the text limit (the API's parser bounds how many there are)."""
+    for index, message in enumerate(messages):
+        if isinstance(message.content, str):
+            check_text(message.content, f"messages: [{index}].content")
+
+
+# --- add -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -111,17 +87,74 @@ class AddOutcome:
     skipped_duplicates: int = 0
 
 
+def submit_add(
+    project: Project,
+    add: pipeline.AddInput,
+    *,
+    actor: str,
+    infer: bool,
+    run_inline: bool,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Perform an add: verbatim now (`infer=False`), or with inference, in this call
+    (`run_inline`) or queued for a worker.
+
+    Returns the add's Event: SUCCEEDED, or PENDING when queued. An inline run that the LLM or
+    the embedder cannot complete fails its Event and raises UpstreamUnavailable (try again
+    later) or UpstreamFailed (the LLM answered nonsense); both messages name the Event.
+    """
+    check_messages(add.messages)
+    check_metadata(add.metadata)
+    if not infer:
+        return add_memories(
+            project,
+            messages=add.messages,
+            scope=add.scope,
+            actor=actor,
+            metadata=add.metadata,
+            immutable=add.immutable,
+            expiration_date=add.expiration_date,
+            created_at=add.created_at,
+            payload=payload,
+        ).event
+    event = open_add_event(project, add, actor=actor)
+    if not run_inline:
+        events.enqueue(event)
+        return event
+    try:
+        finished = pipeline.run_add_event(event.pk)
+    except (llm.LLMTransientError, EmbeddingError) as exc:
+        events.fail(event.pk, str(exc))
+        raise UpstreamUnavailable(f"{exc} (event {event.pk})") from exc
+    except llm.LLMError as exc:
+        raise UpstreamFailed(f"{exc} (event {event.pk})") from exc
+    return finished or event
+
+
+def open_add_event(project: Project, add: pipeline.AddInput, *, actor: str) -> Event:
+    """Record an inference add as a PENDING Event (run by pipeline.run_add_event)."""
+    llm.require_configured()
+    return events.open_event(
+        project,
+        Event.Type.ADD,
+        actor=actor,
+        payload=add.to_payload(),
+        metadata={"infer": True, **events.named_entities(add.scope.as_dict())},
+        pending=True,
+    )
+
+
 def add_memories(
-    project,
+    project: Project,
     *,
     messages: Sequence[Message],
     scope: Scope,
     actor: str,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     immutable: bool = False,
     expiration_date: dt.date | None = None,
     created_at: dt.datetime | None = None,
-    payload: dict | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> AddOutcome:
     """Store each user/assistant message verbatim as a memory (`infer=false`).
 
@@ -130,18 +163,20 @@ def add_memories(
     """
     if scope.is_empty:
         raise InvalidRequest("At least one of user_id, agent_id, app_id or run_id is required.")
+    check_messages(messages)
+    check_metadata(metadata)
     now = timezone.now()
     created_at = created_at or now
     candidates = attribute(messages, scope)
 
     unique: list[Attributed] = []
-    seen: set[tuple] = set()
+    seen: set[tuple[str | None, ...]] = set()
     for item in candidates:
         key = (memory_hash(item.text), *item.scope.values())
         if key not in seen:
             seen.add(key)
             unique.append(item)
-    existing = _existing_keys(project, {k[0] for k in seen})
+    existing = _existing_keys(project, {str(k[0]) for k in seen})
     fresh = [
         item for item in unique if (memory_hash(item.text), *item.scope.values()) not in existing
     ]
@@ -149,15 +184,13 @@ def add_memories(
     model_name = embeddings.get_embedder().name if fresh else ""
 
     with transaction.atomic():
-        event = Event.objects.create(
-            project=project,
-            event_type=Event.Type.ADD,
-            status=Event.Status.RUNNING,
-            payload=payload or {},
-            metadata={"infer": False, **named_entities(scope.as_dict())},
+        event = events.open_event(
+            project,
+            Event.Type.ADD,
             actor=actor,
-            created_at=now,
-            started_at=now,
+            payload=payload,
+            metadata={"infer": False, **events.named_entities(scope.as_dict())},
+            at=now,
         )
         memories = [
             Memory(
@@ -179,7 +212,7 @@ def add_memories(
             for item, vector in zip(fresh, vectors, strict=True)
         ]
         Memory.objects.bulk_create(memories)
-        input_messages = [_message_dict(m) for m in messages]
+        input_messages = [m.as_dict() for m in messages]
         MemoryHistory.objects.bulk_create(
             [
                 history_row(
@@ -195,14 +228,14 @@ def add_memories(
             ]
         )
         touch_entities(project, (m.scope() for m in memories), at=now)
-        finish_event(event, results=[added_result(m) for m in memories])
+        events.finish(event, results=[added_result(m) for m in memories])
         webhooks.notify_on_commit(project.pk, [webhooks.memory_change("ADD", m) for m in memories])
     return AddOutcome(
         event=event, added=memories, skipped_duplicates=len(candidates) - len(memories)
     )
 
 
-def _existing_keys(project, hashes: set[str]) -> set[tuple]:
+def _existing_keys(project: Project, hashes: set[str]) -> set[tuple[str | None, ...]]:
     if not hashes:
         return set()
     rows = (
@@ -213,14 +246,7 @@ def _existing_keys(project, hashes: set[str]) -> set[tuple]:
     return set(rows)
 
 
-def added_result(memory: Memory, event: str = "ADD") -> dict:
-    """One entry of an add response (both Mem0 shapes: `memory` and `data.memory`)."""
-    return {
-        "id": str(memory.id),
-        "memory": memory.memory,
-        "data": {"memory": memory.memory},
-        "event": event,
-    }
+# --- update --------------------------------------------------------------------------------------
 
 
 def update_memory(
@@ -228,7 +254,7 @@ def update_memory(
     *,
     actor: str,
     text: str | None = None,
-    metadata: dict | None = UNSET,
+    metadata: dict[str, Any] | None = UNSET,
     expiration_date: dt.date | None = UNSET,
     created_at: dt.datetime | None = None,
 ) -> Memory:
@@ -237,6 +263,10 @@ def update_memory(
         raise ImmutableMemoryError(
             f"Memory {memory.id} is immutable and cannot be updated; delete it and add a new one."
         )
+    if text is not None:
+        check_text(text, "text")
+    if metadata is not UNSET:
+        check_metadata(metadata)
     old_text = memory.memory
     fields = ["updated_at"]
     if text is not None and text != memory.memory:
@@ -256,32 +286,27 @@ def update_memory(
         fields.append("created_at")
     memory.updated_at = timezone.now()
     with transaction.atomic():
-        event = Event.objects.create(
-            project_id=memory.project_id,
-            event_type=Event.Type.UPDATE,
-            status=Event.Status.RUNNING,
+        event = events.open_event(
+            memory.project,
+            Event.Type.UPDATE,
+            actor=actor,
             payload={
                 "memory_id": str(memory.id),
                 "fields": [f for f in fields if f != "updated_at"],
             },
-            metadata=named_entities(memory.scope()),
-            actor=actor,
-            started_at=memory.updated_at,
+            metadata=events.named_entities(memory.scope()),
+            at=memory.updated_at,
         )
         memory.save(update_fields=fields)
-        MemoryHistory.objects.create(
-            **_history_fields(
-                memory,
-                MemoryHistory.Action.UPDATE,
-                old=old_text,
-                new=memory.memory,
-                actor=actor,
-                event=event,
-            )
-        )
-        finish_event(
-            event, results=[{"id": str(memory.id), "memory": memory.memory, "event": "UPDATE"}]
-        )
+        history_row(
+            memory,
+            MemoryHistory.Action.UPDATE,
+            old=old_text,
+            new=memory.memory,
+            actor=actor,
+            event=event,
+        ).save()
+        events.finish(event, results=[updated_result(memory)])
         webhooks.notify_on_commit(memory.project_id, [webhooks.memory_change("UPDATE", memory)])
     return memory
 
@@ -290,11 +315,16 @@ def update_memory(
 class BatchUpdate:
     memory_id: Any
     text: str | None = None
-    metadata: dict | None = UNSET
+    metadata: dict[str, Any] | None = UNSET
 
 
-def batch_update(project, updates: Sequence[BatchUpdate], *, actor: str) -> Event:
+def batch_update(project: Project, updates: Sequence[BatchUpdate], *, actor: str) -> Event:
     """Update up to 1000 memories, all or nothing."""
+    for index, update in enumerate(updates):
+        if update.text is not None:
+            check_text(update.text, f"memories[{index}].text")
+        if update.metadata is not UNSET:
+            check_metadata(update.metadata, f"memories[{index}].metadata")
     memories = _fetch_all(project, [u.memory_id for u in updates])
     for memory in memories.values():
         if memory.immutable:
@@ -308,14 +338,13 @@ def batch_update(project, updates: Sequence[BatchUpdate], *, actor: str) -> Even
     changed: list[Memory] = []
     history: list[MemoryHistory] = []
     with transaction.atomic():
-        event = Event.objects.create(
-            project=project,
-            event_type=Event.Type.UPDATE,
-            status=Event.Status.RUNNING,
-            payload={"memory_ids": [str(u.memory_id) for u in updates]},
-            metadata=shared_entities(memories.values()),
+        event = events.open_event(
+            project,
+            Event.Type.UPDATE,
             actor=actor,
-            started_at=now,
+            payload={"memory_ids": [str(u.memory_id) for u in updates]},
+            metadata=events.shared_entities(memories.values()),
+            at=now,
         )
         for update in updates:
             memory = memories[str(update.memory_id)]
@@ -348,11 +377,19 @@ def batch_update(project, updates: Sequence[BatchUpdate], *, actor: str) -> Even
         webhooks.notify_on_commit(
             project.pk, [webhooks.memory_change("UPDATE", m) for m in changed]
         )
-        finish_event(
-            event,
-            results=[{"id": str(m.id), "memory": m.memory, "event": "UPDATE"} for m in changed],
-        )
+        events.finish(event, results=[updated_result(m) for m in changed])
     return event
+
+
+def record_feedback(memory: Memory, *, feedback: str | None, reason: str | None) -> Memory:
+    """Store a caller's feedback on a memory (POSITIVE, NEGATIVE, VERY_NEGATIVE, or none)."""
+    memory.feedback = feedback
+    memory.feedback_reason = reason
+    memory.save(update_fields=["feedback", "feedback_reason"])
+    return memory
+
+
+# --- delete --------------------------------------------------------------------------------------
 
 
 def delete_memory(memory: Memory, *, actor: str) -> Event:
@@ -362,11 +399,11 @@ def delete_memory(memory: Memory, *, actor: str) -> Event:
         Memory.objects.filter(pk=memory.pk),
         actor=actor,
         payload={"memory_id": str(memory.id)},
-        metadata=named_entities(memory.scope()),
+        metadata=events.named_entities(memory.scope()),
     )
 
 
-def batch_delete(project, memory_ids: Sequence[Any], *, actor: str) -> Event:
+def batch_delete(project: Project, memory_ids: Sequence[Any], *, actor: str) -> Event:
     """Delete up to 1000 memories by id, all or nothing."""
     memories = _fetch_all(project, memory_ids)
     return delete_memories(
@@ -374,17 +411,17 @@ def batch_delete(project, memory_ids: Sequence[Any], *, actor: str) -> Event:
         Memory.objects.for_project(project).filter(pk__in=list(memories)),
         actor=actor,
         payload={"memory_ids": list(memories)},
-        metadata=shared_entities(memories.values()),
+        metadata=events.shared_entities(memories.values()),
     )
 
 
 def delete_memories(
-    project,
-    memories: QuerySet,
+    project: Project,
+    memories: QuerySet[Memory],
     *,
     actor: str,
-    payload: dict | None = None,
-    metadata: dict | None = None,
+    payload: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
     event: Event | None = None,
 ) -> Event:
     """Delete every memory of `memories` (scoped to `project` here), in SQL.
@@ -394,25 +431,25 @@ def delete_memories(
     the chunks simply share it). The returned Event carries the number deleted in `results`.
     """
     if event is None:
-        event = Event.objects.create(
-            project=project,
-            event_type=Event.Type.DELETE,
-            status=Event.Status.RUNNING,
-            payload=payload or {},
-            metadata=metadata or entities_of_delete(payload or {}),
+        event = events.open_event(
+            project,
+            Event.Type.DELETE,
             actor=actor,
-            started_at=timezone.now(),
+            payload=payload,
+            metadata=metadata or events.entities_of_delete(payload or {}),
         )
     scoped = memories.filter(project=project).order_by()
     collect = webhooks.has_subscribers(project.pk)
     total = 0
-    deleted_rows: list[tuple] = []
+    deleted_rows: list[tuple[Any, str]] = []
     try:
         while True:
             with transaction.atomic():
-                rows = _delete_chunk(scoped, actor=actor, event=event, at=timezone.now())
-                # Heartbeat for the stale-event sweeper, in the chunk's transaction.
-                Event.objects.filter(pk=event.pk).update(updated_at=timezone.now())
+                rows = delete_with_history(
+                    scoped, limit=DELETE_CHUNK, actor=actor, event=event, at=timezone.now()
+                )
+                # The heartbeat, in the chunk's transaction: a long delete is not stale.
+                events.heartbeat(event)
             total += len(rows)
             if collect and len(deleted_rows) <= webhooks.PER_MEMORY_LIMIT:
                 deleted_rows += rows
@@ -420,7 +457,7 @@ def delete_memories(
                 break
     except Exception as exc:
         if not transaction.get_connection().in_atomic_block:
-            finish_event(
+            events.finish(
                 event, results={"deleted": total}, status=Event.Status.FAILED, error=str(exc)
             )
         raise
@@ -433,111 +470,55 @@ def delete_memories(
         else:
             changes = [webhooks.bulk_delete_change(total, str(event.pk))]
         webhooks.notify_on_commit(project.pk, changes)
-    finish_event(event, results={"deleted": total})
+    events.finish(event, results={"deleted": total})
     return event
 
 
-DELETE_CHUNK = 5000
-
-
-def _delete_chunk(memories: QuerySet, *, actor: str, event: Event, at: dt.datetime) -> list[tuple]:
-    """Delete up to DELETE_CHUNK memories and write their DELETE history rows in one statement.
-
-    Returns (memory_id, text) of each deleted memory.
-    """
-    # The id subquery is compiled by the ORM (its parameters stay parameters); only table and
-    # column names, which are constants here, are spliced into the statement.
-    ids_sql, ids_params = memories.values("id")[:DELETE_CHUNK].query.sql_with_params()
-    memory_table = Memory._meta.db_table
-    history_table = MemoryHistory._meta.db_table
-    statement = f"""
-        WITH doomed AS (
-            DELETE FROM {memory_table} WHERE id IN ({ids_sql})
-            RETURNING id, project_id, memory, user_id, agent_id, app_id, run_id, categories, metadata
-        )
-        INSERT INTO {history_table}
-            (id, project_id, memory_id, event, old_memory, new_memory, input,
-             user_id, agent_id, app_id, run_id, categories, metadata, actor, source_event_id, created_at)
-        SELECT gen_random_uuid(), project_id, id, 'DELETE', memory, NULL, NULL,
-               user_id, agent_id, app_id, run_id, categories, metadata, %s, %s, %s
-        FROM doomed
-        RETURNING memory_id, old_memory
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*ids_params, actor, event.pk, at])
-        return cursor.fetchall()
-
-
-def delete_or_schedule(project, memories: QuerySet, *, actor: str, payload: dict) -> Event:
+def delete_or_schedule(
+    project: Project, memories: QuerySet[Memory], *, actor: str, payload: dict[str, Any]
+) -> Event:
     """Delete now if the set is small; otherwise record a PENDING DELETE event for a worker.
 
-    `payload` must let the worker rebuild the same set: {"filters": {...}} (entity ids and
-    optional metadata, as DELETE /v1/memories/ takes them) or {"entity_type", "entity_id"}.
+    `payload` must let the worker rebuild the same set: {"filters": {...}} (a filter of the
+    filter language) or {"entity_type", "entity_id"}.
     """
     limit = settings.MEMDASH_SYNC_DELETE_LIMIT
-    if memories.filter(project=project).order_by()[: limit + 1].count() <= limit:
+    size, capped = capped_count(memories.filter(project=project), limit)
+    if not capped:
         return delete_memories(project, memories, actor=actor, payload=payload)
-    from memories.tasks import enqueue
-
-    event = Event.objects.create(
-        project=project,
-        event_type=Event.Type.DELETE,
-        status=Event.Status.PENDING,
-        payload=payload,
-        metadata=entities_of_delete(payload),
+    event = events.open_event(
+        project,
+        Event.Type.DELETE,
         actor=actor,
+        payload=payload,
+        metadata=events.entities_of_delete(payload),
+        pending=True,
     )
-    enqueue(event)
+    events.enqueue(event)
     return event
 
 
-def named_entities(ids: dict) -> dict[str, str]:
-    """The entity ids an Event is about, as its `metadata` (what Activity filters by entity).
+def delete_entity(project: Project, entity: Entity, *, actor: str) -> Event:
+    """Delete an entity and every memory scoped to it (each leaves a DELETE history row).
 
-    Every Event type records them the same way, so one GIN index answers "what happened to
-    user X" without reading payloads.
+    Small entities go at once; large ones become a PENDING DELETE event that a worker runs (it
+    removes the entity after its memories, in run_delete_event). Returns the Event.
     """
-    return {
-        field: value
-        for field in SCOPE_FIELDS
-        if isinstance(value := ids.get(field), str) and value and value != "*"
-    }
+    memories = Memory.objects.for_project(project).for_entity(entity.kind, entity.name)
+    event = delete_or_schedule(
+        project,
+        memories,
+        actor=actor,
+        payload={"entity_type": entity.kind, "entity_id": entity.name},
+    )
+    if event.status == Event.Status.SUCCEEDED:
+        entity.delete()
+    return event
 
 
-def shared_entities(memories: Iterable[Memory]) -> dict[str, str]:
-    """The entity ids every one of `memories` has (a batch's Event is about those)."""
-    shared: dict[str, str] | None = None
-    for memory in memories:
-        ids = named_entities(memory.scope())
-        shared = ids if shared is None else {k: v for k, v in shared.items() if ids.get(k) == v}
-    return shared or {}
-
-
-def entities_of_delete(payload: dict) -> dict[str, str]:
-    """The entities a delete payload names: an entity delete's, or the plain entity ids its
-    filter requires (at the top level or anywhere down a chain of ANDs; OR and NOT name none)."""
-    if payload.get("entity_type") in ("user", "agent", "app", "run"):
-        return named_entities({f"{payload['entity_type']}_id": payload.get("entity_id")})
-    return _required_entities(payload.get("filters"))
-
-
-def _required_entities(filters: Any) -> dict[str, str]:
-    if not isinstance(filters, dict):
-        return {}
-    found = named_entities(filters)
-    parts = filters.get("AND")
-    for part in parts if isinstance(parts, list) else []:
-        found = {**_required_entities(part), **found}
-    return found
-
-
-def run_delete_event(event_id) -> Event | None:
+def run_delete_event(event_id: Any) -> Event | None:
     """Worker side of delete_or_schedule. Safe to run twice: it deletes whatever still matches."""
-    from entities.models import Entity
-    from memories.filters import compile_filters
-    from memories.pipeline import claim
-
-    event = claim(event_id, kinds=(Event.Type.DELETE,))
+    event = events.claim(event_id, kinds=(Event.Type.DELETE,))
     if event is None:
         return None
     payload = event.payload
@@ -559,14 +540,7 @@ def run_delete_event(event_id) -> Event | None:
     return event
 
 
-def record_feedback(memory: Memory, *, feedback: str | None, reason: str | None) -> Memory:
-    memory.feedback = feedback
-    memory.feedback_reason = reason
-    memory.save(update_fields=["feedback", "feedback_reason"])
-    return memory
-
-
-def _fetch_all(project, memory_ids: Iterable[Any]) -> dict[str, Memory]:
+def _fetch_all(project: Project, memory_ids: Iterable[Any]) -> dict[str, Memory]:
     """Load memories by id for a batch; any unknown id aborts the whole batch with a 404."""
     wanted = [str(i) for i in memory_ids]
     if len(set(wanted)) != len(wanted):
@@ -582,56 +556,7 @@ def _fetch_all(project, memory_ids: Iterable[Any]) -> dict[str, Memory]:
     return found
 
 
-def _history_fields(
-    memory: Memory,
-    action: str,
-    *,
-    old: str | None,
-    new: str | None,
-    actor: str,
-    event: Event | None,
-    input: list | None = None,
-) -> dict:
-    return {
-        "project_id": memory.project_id,
-        "memory_id": memory.id,
-        "event": action,
-        "old_memory": old,
-        "new_memory": new,
-        "input": input,
-        "categories": memory.categories,
-        "metadata": memory.metadata,
-        "actor": actor,
-        "source_event": event,
-        **memory.scope(),
-    }
-
-
-def history_row(memory: Memory, action: str, **kwargs) -> MemoryHistory:
-    return MemoryHistory(**_history_fields(memory, action, **kwargs))
-
-
-def _message_dict(message: Message) -> dict:
-    data = {"role": message.role, "content": message.content}
-    if message.name:
-        data["name"] = message.name
-    return data
-
-
-def finish_event(
-    event: Event, *, results: Any, status: str = Event.Status.SUCCEEDED, error: str | None = None
-) -> None:
-    now = timezone.now()
-    event.status = status
-    event.results = results
-    event.error = error
-    event.completed_at = now
-    event.updated_at = now
-    event.save(update_fields=["status", "results", "error", "completed_at", "updated_at"])
-
-
-def max_memory_chars() -> int:
-    return settings.MEMDASH_MAX_MEMORY_CHARS
+# --- embeddings ----------------------------------------------------------------------------------
 
 
 def reembed_memories(

@@ -1,4 +1,5 @@
-"""Dashboard pages for memories (list, bulk delete, detail, edit, delete) and activity (Events).
+"""Dashboard pages for memories (list, bulk delete, detail, edit, delete), activity (Events) and
+the project's memory settings (custom instructions and categories).
 
 Views are thin: scope to the current project, validate with a form, call the same services the
 API calls, then pick the full page or the inline partial that htmx asked for.
@@ -19,16 +20,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from memdash.access import DashboardRequest, project_member
-from memdash.errors import MemdashError
-from memdash.htmx import is_partial, template_for, toast, vary_on_htmx
-from memdash.keyset import InvalidCursor, KeysetPage, keyset_page, planner_estimate
-from memdash.models import Role
+from core.errors import InvalidRequest, MemdashError
+from core.htmx import is_partial, template_for, toast, vary_on_htmx
+from core.keyset import InvalidCursor, KeysetPage, capped_count, keyset_page, planner_estimate
 from memories import services
 from memories.filters import compile_filters
-from memories.forms import MemoryEditForm, MemoryFilterForm
+from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
+from memories.project_settings import update_project
 from memories.search import search_memories
+from tenancy.access import DashboardRequest, project_member
+from tenancy.models import Role
 
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
@@ -73,7 +75,7 @@ def count_rows(queryset, page: KeysetPage | None, *, first_page: bool) -> ListCo
     if page is not None and first_page and page.older is None:
         return ListCount(len(page.rows))
     cap = settings.MEMDASH_DASHBOARD_COUNT_CAP
-    value, capped = queryset.capped_count(cap)
+    value, capped = capped_count(queryset, cap)
     if not capped:
         return ListCount(value)
     return ListCount(cap, exact=False, estimate=planner_estimate(queryset))
@@ -579,3 +581,37 @@ def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         "more_changes": len(changes) > EVENT_CHANGES_SHOWN,
     }
     return render(request, "memories/event_detail.html", context)
+
+
+# --- project settings ---------------------------------------------------------------------------
+
+
+@vary_on_htmx
+@require_http_methods(["GET", "POST"])
+@project_member(Role.ADMIN)
+def project_settings(request: DashboardRequest) -> HttpResponse:
+    """Name, description, custom instructions and categories, through the API's service."""
+    project = request.project
+    if request.method == "POST":
+        form = ProjectSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                update_project(project, form.settings_payload())
+            except InvalidRequest as exc:
+                form.add_error(None, exc.detail)
+            else:
+                if not is_partial(request):
+                    messages.success(request, "Settings saved.")
+                    return redirect("project_settings")
+                form = ProjectSettingsForm.for_project(project)
+                response = render(
+                    request,
+                    "memories/settings.html#settings-form",
+                    {"form": form, "project": project},
+                )
+                return toast(response, "Settings saved.")
+    else:
+        form = ProjectSettingsForm.for_project(project)
+    members = project.memberships.select_related("user").order_by("user__username")
+    template = template_for(request, "memories/settings.html", ("settings-form",))
+    return render(request, template, {"form": form, "project": project, "members": members})

@@ -18,10 +18,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
-from django.db import transaction
 
-from memdash.errors import InvalidRequest
+from core.errors import InvalidRequest
+from core.queueing import send_on_commit
 from memories.models import Memory, Webhook
 
 EVENT_TYPES = {
@@ -38,6 +39,8 @@ ACCEPTED_ONLY = {
     "ingest_job_failed",
     "ingest_job_cancelled",
 }
+# The task that POSTs one change to one webhook (registered by memories.tasks).
+DELIVERY_TASK = "memories.tasks.deliver_webhook"
 # Bulk deletes larger than this send one summary delivery instead of one per memory.
 PER_MEMORY_LIMIT = 1000
 
@@ -88,14 +91,6 @@ def bulk_delete_change(count: int, event_id: str) -> dict:
     }
 
 
-def subscribers(project_id, event_type: str) -> list[Webhook]:
-    return [
-        w
-        for w in Webhook.objects.filter(project_id=project_id, is_active=True)
-        if event_type in w.event_types
-    ]
-
-
 def has_subscribers(project_id) -> bool:
     return Webhook.objects.filter(project_id=project_id, is_active=True).exists()
 
@@ -105,16 +100,10 @@ def notify_on_commit(project_id, changes: list[dict]) -> None:
     if not changes:
         return
     hooks = list(Webhook.objects.filter(project_id=project_id, is_active=True))
-    if not hooks:
-        return
-    from memories.tasks import deliver_webhook
-
     for change in changes:
         for hook in hooks:
             if change["type"] in hook.event_types:
-                transaction.on_commit(
-                    lambda h=hook.pk, b=change["body"]: deliver_webhook.delay(str(h), b)
-                )
+                send_on_commit(DELIVERY_TASK, str(hook.pk), change["body"])
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -229,8 +218,6 @@ def _pinned(url: str) -> tuple[str, dict, dict]:
 def deliver(webhook: Webhook, body: dict) -> int:
     """POST one signed delivery; returns the receiver's status. Raises DeliveryError on failure
     and ForbiddenTarget when the URL resolves to an address deliveries may not reach."""
-    import httpx
-
     url, pinned_headers, extensions = _pinned(webhook.url)
     raw = json.dumps(body, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))

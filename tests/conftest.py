@@ -21,8 +21,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from memdash.models import Role
-from memdash.tenancy import create_api_key, get_or_create_project
+from tenancy.models import Role
+from tenancy.services import create_api_key, get_or_create_project
 
 # The official Mem0 SDKs (tests/sdk) read these when they load, so they are set before any test
 # module can import one: no telemetry (with it, every SDK process also waits for the network at

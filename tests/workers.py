@@ -165,7 +165,7 @@ class Worker:
         if settings.EMBEDDED_POSTGRES:
             from memdash.embedded_db import prune_dead_pids
 
-            prune_dead_pids(settings.PGDATA)
+            prune_dead_pids(settings.MEMDASH_PGDATA)
 
 
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = "condition"):

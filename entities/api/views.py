@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.db.models import Count
 from rest_framework.response import Response
 
+from core.api.pagination import paginate, parse_positive_int
+from core.errors import InvalidRequest, NotFound
 from entities import services
 from entities.models import Entity
-from memdash.api.base import ProjectAPIView
-from memdash.api.pagination import paginate, parse_positive_int
-from memdash.errors import InvalidRequest, NotFound
+from memories import services as memory_services
 from memories.api.serializers import iso
 from memories.api.views import delete_response
 from memories.models import Memory
+from tenancy.api.base import ProjectAPIView
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -106,7 +107,7 @@ class EntityByNameView(ProjectAPIView):
 
     def delete(self, request, kind, name):
         entity = services.get_entity(self.project, _kind(kind), name)
-        event = services.delete_entity(self.project, entity, actor=self.actor)
+        event = memory_services.delete_entity(self.project, entity, actor=self.actor)
         return Response(delete_response(event, "Entity deleted successfully."))
 
 
@@ -121,5 +122,5 @@ class EntityByIdView(ProjectAPIView):
             entity = Entity.objects.for_project(self.project).get(kind=kind, pk=int(entity_id))
         except Entity.DoesNotExist as exc:
             raise NotFound("Entity not found.") from exc
-        event = services.delete_entity(self.project, entity, actor=self.actor)
+        event = memory_services.delete_entity(self.project, entity, actor=self.actor)
         return Response(delete_response(event, "Entity deleted successfully."))

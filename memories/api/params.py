@@ -14,8 +14,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from memdash.errors import InvalidRequest
-from memdash.text import json_problem, quoted, strict_loads
+from core.errors import InvalidRequest
+from core.text import json_problem, quoted, strict_loads
 from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
 
 ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"

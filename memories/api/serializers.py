@@ -8,17 +8,17 @@ memories should not pay for DRF field machinery; tests pin their exact shape.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 
-from memdash.text import quoted
+from core.text import quoted
+from memories.attribution import Message, Scope
 from memories.filters import ENTITY_FIELDS
 from memories.models import Event, Memory, MemoryHistory
-from memories.services import Message
+from memories.pipeline import AddInput
 
 MESSAGE_ROLES = ("user", "assistant", "system", "agent")
 
@@ -93,21 +93,7 @@ class StrictTextField(serializers.CharField):
 
 
 class MetadataField(serializers.DictField):
-    """A memory's metadata: a JSON object of at most MEMDASH_MAX_METADATA_BYTES.
-
-    An add copies it onto every memory it creates (and their history rows), so an unbounded
-    object would multiply: 2 MB of metadata on 200 messages is 400 MB stored.
-    """
-
-    def to_internal_value(self, data: Any) -> dict:
-        value = super().to_internal_value(data)
-        limit = settings.MEMDASH_MAX_METADATA_BYTES
-        size = len(json.dumps(value, ensure_ascii=False).encode())
-        if size > limit:
-            raise serializers.ValidationError(
-                f"is {size:,} bytes as JSON; at most {limit:,} (MEMDASH_MAX_METADATA_BYTES)"
-            )
-        return value
+    """A memory's metadata: a JSON object (its size limit is memories.services.check_metadata)."""
 
 
 class ExpirationDateField(serializers.DateField):
@@ -130,10 +116,10 @@ class MessagesField(serializers.Field):
         if not data:
             raise serializers.ValidationError("must contain at least one message")
         if len(data) > settings.MEMDASH_MAX_MESSAGES:
+            # Before looking at each message: this also bounds the work of validating them.
             raise serializers.ValidationError(
                 f"has {len(data)} messages; at most {settings.MEMDASH_MAX_MESSAGES} are allowed"
             )
-        limit = settings.MEMDASH_MAX_MEMORY_CHARS
         cleaned = []
         for index, item in enumerate(data):
             if not isinstance(item, dict):
@@ -149,10 +135,6 @@ class MessagesField(serializers.Field):
             if isinstance(content, str):
                 if not content.strip():
                     raise serializers.ValidationError(f"[{index}].content must not be empty")
-                if len(content) > limit:
-                    raise serializers.ValidationError(
-                        f"[{index}].content has {len(content)} characters; the limit is {limit} (MEMDASH_MAX_MEMORY_CHARS)"
-                    )
             elif not isinstance(content, dict | list):
                 raise serializers.ValidationError(
                     f"[{index}].content must be a string or a multimodal object"
@@ -239,11 +221,24 @@ class AddRequest(serializers.Serializer):
         return attrs
 
     @staticmethod
-    def to_messages(attrs: dict) -> list[Message]:
-        return [
-            Message(role=m["role"], content=m["content"], name=m.get("name"))
-            for m in attrs["messages"]
-        ]
+    def to_add(attrs: dict[str, Any]) -> AddInput:
+        """The validated request as the add services take it."""
+        return AddInput(
+            messages=[
+                Message(role=m["role"], content=m["content"], name=m.get("name"))
+                for m in attrs["messages"]
+            ],
+            scope=Scope(**{name: attrs.get(name) for name in ENTITY_FIELDS}),
+            metadata=attrs.get("metadata"),
+            immutable=attrs["immutable"],
+            expiration_date=attrs.get("expiration_date"),
+            created_at=attrs.get("timestamp"),
+            custom_categories=attrs.get("custom_categories") or None,
+            custom_instructions=attrs.get("custom_instructions"),
+            agent_custom_instructions=attrs.get("agent_custom_instructions"),
+            includes=attrs.get("includes") or None,
+            excludes=attrs.get("excludes") or None,
+        )
 
 
 class UpdateRequest(serializers.Serializer):
@@ -261,12 +256,6 @@ class UpdateRequest(serializers.Serializer):
                     break
         return super().to_internal_value(data)
 
-    def validate_text(self, value: str) -> str:
-        limit = settings.MEMDASH_MAX_MEMORY_CHARS
-        if len(value) > limit:
-            raise serializers.ValidationError(f"has {len(value)} characters; the limit is {limit}")
-        return value
-
     def validate(self, attrs: dict) -> dict:
         if not {"text", "metadata", "expiration_date", "timestamp"} & set(attrs):
             raise serializers.ValidationError(
@@ -279,12 +268,6 @@ class BatchItem(serializers.Serializer):
     memory_id = serializers.UUIDField()
     text = StrictTextField(required=False, allow_blank=False)
     metadata = MetadataField(required=False, allow_null=True)
-
-    def validate_text(self, value: str) -> str:
-        limit = settings.MEMDASH_MAX_MEMORY_CHARS
-        if len(value) > limit:
-            raise serializers.ValidationError(f"has {len(value)} characters; the limit is {limit}")
-        return value
 
 
 BATCH_LIMIT = 1000

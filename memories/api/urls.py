@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories.api import views, webhooks
+from memories.api import project, views, webhooks
 
 app_name = "memories-api"
 
@@ -25,6 +25,11 @@ urlpatterns = [
     path("v3/memories/", views.ListV3View.as_view(), name="v3-list"),
     path("v3/memories/add/", views.AddV3View.as_view(), name="v3-add"),
     path("v3/memories/search/", views.SearchV3View.as_view(), name="v3-search"),
+    path(
+        "api/v1/orgs/organizations/<str:org_id>/projects/<str:project_id>/",
+        project.ProjectDetailView.as_view(),
+        name="project-detail",
+    ),
     path(
         "api/v1/webhooks/projects/<str:project_id>/",
         webhooks.ProjectWebhooksView.as_view(),

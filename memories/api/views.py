@@ -12,12 +12,10 @@ from typing import Any
 from django.db.models import Q
 from rest_framework.response import Response
 
-from memdash.api.base import ProjectAPIView
-from memdash.api.pagination import paginate, parse_positive_int
-from memdash.errors import InvalidRequest, NotFound, UpstreamFailed, UpstreamUnavailable
-from memdash.models import Role
-from memdash.text import quoted
-from memories import llm, pipeline, services, tasks
+from core.api.pagination import paginate, parse_positive_int
+from core.errors import InvalidRequest, NotFound
+from core.text import quoted
+from memories import services
 from memories.api import params
 from memories.api.serializers import (
     AddRequest,
@@ -28,10 +26,11 @@ from memories.api.serializers import (
     history_payload,
     memory_payload,
 )
-from memories.embeddings import EmbeddingError
 from memories.filters import compile_filters
 from memories.models import Event, Memory, MemoryHistory
 from memories.search import search_memories
+from tenancy.api.base import ProjectAPIView
+from tenancy.models import Role
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -68,55 +67,24 @@ class MemoryLookupMixin:
 QUEUED = "Memory processing has been queued for background execution"
 
 
-class AddMixin:
-    def run_add(self, data: dict, *, run_inline: bool) -> tuple[dict, Event]:
-        """Validate an add and perform it: verbatim now, or with inference (inline or queued).
+class AddMixin(ProjectAPIView):
+    def run_add(self, data: dict[str, Any], *, run_inline: bool) -> tuple[dict[str, Any], Event]:
+        """Validate an add and submit it (memories.services.submit_add).
 
         Returns the validated request and its Event (SUCCEEDED, or PENDING when queued).
         """
         serializer = AddRequest(data=data)
         serializer.is_valid(raise_exception=True)
         attrs = serializer.validated_data
-        scope = services.Scope(
-            **{name: attrs.get(name) for name in ("user_id", "agent_id", "app_id", "run_id")}
+        event = services.submit_add(
+            self.project,
+            AddRequest.to_add(attrs),
+            actor=self.actor,
+            infer=attrs["infer"],
+            run_inline=run_inline,
+            payload=_recorded_payload(data),
         )
-        if not attrs["infer"]:
-            outcome = services.add_memories(
-                self.project,
-                messages=AddRequest.to_messages(attrs),
-                scope=scope,
-                actor=self.actor,
-                metadata=attrs.get("metadata"),
-                immutable=attrs["immutable"],
-                expiration_date=attrs.get("expiration_date"),
-                created_at=attrs.get("timestamp"),
-                payload=_recorded_payload(data),
-            )
-            return attrs, outcome.event
-        add = pipeline.AddInput(
-            messages=AddRequest.to_messages(attrs),
-            scope=scope,
-            metadata=attrs.get("metadata"),
-            immutable=attrs["immutable"],
-            expiration_date=attrs.get("expiration_date"),
-            created_at=attrs.get("timestamp"),
-            custom_categories=attrs.get("custom_categories") or None,
-            custom_instructions=attrs.get("custom_instructions"),
-            agent_custom_instructions=attrs.get("agent_custom_instructions"),
-            includes=attrs.get("includes") or None,
-            excludes=attrs.get("excludes") or None,
-        )
-        event = pipeline.create_add_event(self.project, add, actor=self.actor)
-        if not run_inline:
-            tasks.enqueue(event)
-            return attrs, event
-        try:
-            return attrs, pipeline.run_add_event(event.pk)
-        except (llm.LLMTransientError, EmbeddingError) as exc:
-            pipeline.fail_event(event.pk, str(exc))
-            raise UpstreamUnavailable(f"{exc} (event {event.pk})") from exc
-        except llm.LLMError as exc:
-            raise UpstreamFailed(f"{exc} (event {event.pk})") from exc
+        return attrs, event
 
 
 def _recorded_payload(data: dict) -> dict:
@@ -124,7 +92,7 @@ def _recorded_payload(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("org_id", "project_id")}
 
 
-class MemoriesV1View(AddMixin, ProjectAPIView):
+class MemoriesV1View(AddMixin):
     """/v1/memories/: legacy add (POST), legacy list (GET) and delete by entity (DELETE)."""
 
     def post(self, request):
@@ -187,7 +155,7 @@ def delete_response(event: Event, done_message: str) -> dict:
     return {"message": "Delete in progress. This may take some time.", "event_id": str(event.id)}
 
 
-class AddV3View(AddMixin, ProjectAPIView):
+class AddV3View(AddMixin):
     """POST /v3/memories/add/: the current SDKs' add. Inference always runs in the background."""
 
     def post(self, request):

@@ -9,13 +9,13 @@ from django.core.validators import URLValidator
 from rest_framework import status
 from rest_framework.response import Response
 
-from memdash.api.base import ProjectAPIView
-from memdash.errors import InvalidRequest, NotFound
-from memdash.models import Role
+from core.errors import InvalidRequest, NotFound
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import Webhook
 from memories.webhooks import normalize_event_type, target_problem
+from tenancy.api.base import ProjectAPIView
+from tenancy.models import Role
 
 
 def webhook_payload(hook: Webhook, *, with_secret: bool = False) -> dict:

@@ -23,13 +23,14 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from memdash.models import ApiKey, Role
-from memdash.tenancy import create_api_key
 from memories import embeddings, services
 from memories.api.views import DEFAULT_PAGE_SIZE
+from memories.attribution import Message, Scope
 from memories.benchmarking import corpus
 from memories.benchmarking.seeding import Dataset, Generator, Log, vacuum
 from memories.models import Event, Memory, MemoryHistory
+from tenancy.models import ApiKey, Role
+from tenancy.services import create_api_key
 
 GROUPS = ("search", "list", "get", "history", "add", "delete")
 KEY_NAME = "benchmark"
@@ -338,10 +339,8 @@ class _Bench:
         def via_service() -> int:
             outcome = services.add_memories(
                 self.dataset.project,
-                messages=[
-                    services.Message(role=m["role"], content=m["content"]) for m in messages()
-                ],
-                scope=services.Scope(user_id=self.user()),
+                messages=[Message(role=m["role"], content=m["content"]) for m in messages()],
+                scope=Scope(user_id=self.user()),
                 actor=ACTOR,
             )
             added_ids.extend(str(m.id) for m in outcome.added)

@@ -35,11 +35,11 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from entities.models import Entity
-from memdash.models import Project
-from memdash.tenancy import get_or_create_project
 from memories import embeddings
 from memories.benchmarking import corpus
 from memories.models import EMBEDDING_DIMENSIONS, Event, Memory, MemoryHistory
+from tenancy.models import Project
+from tenancy.services import get_or_create_project
 
 BENCH_ORGANIZATION = "bench"
 # Standard deviation per dimension of the noise added to pool vectors: cosine ~0.9 to the fact.

@@ -71,7 +71,7 @@ def log_in(page, live_server, username: str) -> None:
 
 @pytest.fixture
 def alice(project):
-    from memdash.models import Role
+    from tenancy.models import Role
     from tests.dashboard.conftest import make_user
 
     return make_user("alice", project, Role.ADMIN)
@@ -79,7 +79,7 @@ def alice(project):
 
 @pytest.fixture
 def vera(project):
-    from memdash.models import Role
+    from tenancy.models import Role
     from tests.dashboard.conftest import make_user
 
     return make_user("vera", project, Role.VIEWER)

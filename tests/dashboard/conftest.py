@@ -18,9 +18,10 @@ from django.test import Client
 from django.utils import timezone
 
 from entities.services import touch_entities
-from memdash.models import Membership, Role
 from memories import services
+from memories.attribution import Message, Scope
 from memories.models import EMBEDDING_DIMENSIONS, Memory
+from tenancy.models import Membership, Role
 
 HTMX = {"HX-Request": "true"}
 HOSTILE = '<script>alert("x")</script> "><img src=x onerror=alert(1)>'
@@ -90,8 +91,8 @@ def remember(project, *texts: str, actor: str = "api-key:m0-test", **fields) -> 
     expiration_date = fields.pop("expiration_date", None)
     outcome = services.add_memories(
         project,
-        messages=[services.Message("user", text) for text in texts],
-        scope=services.Scope(**fields),
+        messages=[Message("user", text) for text in texts],
+        scope=Scope(**fields),
         actor=actor,
         metadata=metadata,
         expiration_date=expiration_date,

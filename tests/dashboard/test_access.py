@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from memdash.access import SESSION_KEY
-from memdash.models import Membership, Role
-from memdash.tenancy import get_or_create_project
+from tenancy.access import SESSION_KEY
+from tenancy.models import Membership, Role
+from tenancy.services import get_or_create_project
 from tests.dashboard.conftest import HTMX, logged_in, make_user, remember
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from memories import services
+from memories import events, services
 from memories.models import Event, Memory
 from tests.dashboard.conftest import htmx, remember
 
@@ -91,7 +91,7 @@ def test_entity_filter_finds_every_kind_of_event_about_the_entity(
     alice_client, editor_client, project, other_project
 ):
     from entities.models import Entity
-    from entities.services import delete_entity
+    from memories.services import delete_entity
 
     first, second, third = remember(project, "c one", "c two", "c three", user_id="carol")
     remember(project, "c on a ticket", user_id="carol", run_id="t-1")
@@ -140,7 +140,7 @@ def test_entity_filter_finds_every_kind_of_event_about_the_entity(
     ],
 )
 def test_deletes_record_the_entities_their_filter_requires(payload, expected):
-    assert services.entities_of_delete(payload) == expected
+    assert events.entities_of_delete(payload) == expected
 
 
 def test_batches_record_the_entities_all_their_memories_share(project):

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from memdash.models import ApiKey, hash_key
 from memories.models import Category
+from tenancy.models import ApiKey, hash_key
 from tests.conftest import api_client
 from tests.dashboard.conftest import htmx
 

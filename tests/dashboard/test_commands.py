@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from memdash.models import Membership
+from tenancy.models import Membership
 
 pytestmark = pytest.mark.django_db
 

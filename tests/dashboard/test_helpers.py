@@ -3,8 +3,8 @@
 import pytest
 from django.http import QueryDict
 
-from memdash.keyset import InvalidCursor, decode_cursor, keyset_page, planner_estimate
-from memdash.templatetags.dashboard import word_diff
+from core.keyset import InvalidCursor, decode_cursor, keyset_page, planner_estimate
+from core.templatetags.dashboard import word_diff
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
 from tests.dashboard.conftest import bulk_memories

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from memdash.tenancy import create_api_key, get_or_create_project
 from memories.models import Event, Memory, MemoryHistory
+from tenancy.services import create_api_key, get_or_create_project
 from tests.workers import Worker, database_broker_url, use_broker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

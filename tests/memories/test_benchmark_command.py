@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from entities.models import Entity
-from memdash.models import Project
 from memories.benchmarking import seeding
 from memories.models import Event, Memory, MemoryHistory
+from tenancy.models import Project
 
 TINY = [
     "--memories=300",

@@ -1,8 +1,8 @@
 import pytest
 from django.core.management import call_command
 
-from memdash.models import ApiKey, hash_key
 from memories.models import Memory
+from tenancy.models import ApiKey, hash_key
 from tests.conftest import add_verbatim
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
+from memories.attribution import Message, Scope
 from memories.filters import FilterError, compile_filters
 from memories.models import Memory
-from memories.services import Message, Scope, add_memories
+from memories.services import add_memories
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
-from memories import pipeline
+from memories import pipeline, services
+from memories.attribution import Message, Scope
 from memories.models import Category, Event, Memory, MemoryHistory
 from tests.conftest import ANY_UUID, add_verbatim
 
@@ -415,10 +416,10 @@ def test_no_llm_configured_names_the_missing_setting(api, settings):
 def _pending_event(project, fake_llm, messages=ALEX):
     fake_llm.on("extract facts", reply=ALEX_FACTS)
     add = pipeline.AddInput(
-        messages=[pipeline.Message(m["role"], m["content"]) for m in messages],
-        scope=pipeline.Scope(user_id="alex"),
+        messages=[Message(m["role"], m["content"]) for m in messages],
+        scope=Scope(user_id="alex"),
     )
-    return pipeline.create_add_event(project, add, actor="test")
+    return services.open_add_event(project, add, actor="test")
 
 
 def test_running_an_event_twice_writes_once(project, fake_llm):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from memdash.tenancy import create_api_key, get_or_create_project
+from tenancy.services import create_api_key, get_or_create_project
 from tests.workers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sdk]

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from memdash.models import ApiKey, Role
-from memdash.tenancy import create_api_key, get_or_create_project
+from tenancy.models import ApiKey, Role
+from tenancy.services import create_api_key, get_or_create_project
 from tests.conftest import MEM0_DIR
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,9 +16,9 @@ from mem0.exceptions import (
     ValidationError,
 )
 
-from memdash.models import Role
-from memdash.tenancy import create_api_key
 from memories.models import Memory
+from tenancy.models import Role
+from tenancy.services import create_api_key
 from tests.conftest import ANY_SCORE, ANY_TIMESTAMP, ANY_UUID
 from tests.sdk.payloads import (
     DAY,

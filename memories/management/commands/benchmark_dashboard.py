@@ -19,11 +19,11 @@ from django.test import Client
 from django.urls import reverse
 
 from entities.models import Entity
-from memdash.access import SESSION_KEY
-from memdash.models import Membership, Role
-from memdash.tenancy import get_or_create_project
 from memories import embeddings
 from memories.models import Memory
+from tenancy.access import SESSION_KEY
+from tenancy.models import Membership, Role
+from tenancy.services import get_or_create_project
 
 PROJECT = "dashboard-benchmark"
 ORGANIZATION = "Benchmark"

@@ -16,10 +16,10 @@ import uuid
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from memdash.tenancy import get_or_create_project
-from memories import llm, pipeline
+from memories import llm, pipeline, services
+from memories.attribution import Message, Scope
 from memories.models import Event, Memory
-from memories.services import Message, Scope
+from tenancy.services import get_or_create_project
 
 FOODS = [
     "sushi",
@@ -134,7 +134,7 @@ class Command(BaseCommand):
                 )
                 llm_times.append(0.0)
                 started = time.perf_counter()
-                event = pipeline.create_add_event(project, add, actor="benchmark")
+                event = services.open_add_event(project, add, actor="benchmark")
                 event = pipeline.run_add_event(event.pk)
                 timings.append(time.perf_counter() - started)
                 calls.append(event.metadata["llm"]["calls"])
@@ -186,7 +186,7 @@ class Command(BaseCommand):
                         ],
                         scope=Scope(user_id=f"async-user-{i % users}"),
                     )
-                    events.append(pipeline.create_add_event(project, add, actor="benchmark"))
+                    events.append(services.open_add_event(project, add, actor="benchmark"))
                 started = time.perf_counter()
                 for event in events:
                     tasks.process_add_event.delay(str(event.pk))

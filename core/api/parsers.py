@@ -1,0 +1,33 @@
+"""The API's JSON parser: DRF's, refusing what would otherwise fail later as a 500.
+
+Numbers such as 1e309 parse as infinity, a thousand levels of nesting exhaust Python's
+recursion, and some strings cannot be stored (core.text). All are a 400 naming the problem,
+before any view runs. (A charset that is no text encoding never gets here: see
+core.middleware.)
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any
+
+from django.conf import settings
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+from core.text import MAX_DEPTH, json_problem, strict_loads
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            data = strict_loads(codecs.getreader(encoding)(stream).read())
+        except RecursionError:
+            raise ParseError(f"JSON parse error - nests deeper than {MAX_DEPTH} levels") from None
+        except ValueError as exc:  # UnicodeDecodeError included
+            raise ParseError(f"JSON parse error - {exc}") from exc
+        problem = json_problem(data, root="body")
+        if problem:
+            raise ParseError(problem)
+        return data

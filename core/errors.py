@@ -1,0 +1,144 @@
+"""Errors shared by the API and the dashboard, and the API's error responses.
+
+Services raise MemdashError subclasses; they know nothing about HTTP. The API
+turns each into JSON with a `detail` key (the only key the Python SDK reads) and the status code
+that makes the SDKs raise the matching exception class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from core.middleware import API_PREFIXES
+
+
+class MemdashError(Exception):
+    """A request memdash refuses, with a message meant for the caller."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequest(MemdashError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+class NotFound(MemdashError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class Forbidden(MemdashError):
+    status_code = status.HTTP_403_FORBIDDEN
+
+
+class ImmutableMemoryError(MemdashError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+class PayloadTooLarge(MemdashError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class UpstreamFailed(MemdashError):
+    """A provider (the LLM) answered with something unusable."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+
+
+class UpstreamUnavailable(MemdashError):
+    """A provider (the LLM, the embedder) is down or too slow; try again later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+class InferenceUnavailable(MemdashError):
+    """Memory inference was requested but cannot run on this server."""
+
+    status_code = status.HTTP_501_NOT_IMPLEMENTED
+
+
+class EmbeddingError(UpstreamUnavailable):
+    """The embedding provider failed (possibly transiently)."""
+
+
+class FilterError(MemdashError, ValueError):
+    """A filter the filter language does not accept. The message says which key and why."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        # The API answers with this; forms and other callers show the bare message.
+        self.detail = f"Invalid filters: {detail}"
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, MemdashError):
+        return Response({"detail": exc.detail}, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "Request body is too large (see MEMDASH_MAX_BODY_BYTES)."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, exceptions.NotAuthenticated):
+        clearer = exceptions.NotAuthenticated(
+            "Authentication credentials were not provided. Send 'Authorization: Token <your API key>'."
+        )
+        clearer.auth_header = getattr(exc, "auth_header", None)
+        exc = clearer
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": _flatten(exc.detail), "errors": exc.detail}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"detail": str(response.data["detail"])}
+    return response
+
+
+def _flatten(detail: Any, prefix: str = "") -> str:
+    """Turn DRF's nested validation errors into one readable sentence."""
+    if isinstance(detail, dict):
+        parts = [
+            _flatten(value, f"{prefix}{key}." if key != "non_field_errors" else prefix)
+            for key, value in detail.items()
+        ]
+        return " ".join(p for p in parts if p)
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            label = prefix.rstrip(".")
+            text = " ".join(str(item) for item in detail)
+            return f"{label}: {text}" if label else text
+        return " ".join(
+            _flatten(item, f"{prefix}{i}." if isinstance(item, dict | list) else prefix)
+            for i, item in enumerate(detail)
+            if item
+        )
+    label = prefix.rstrip(".")
+    return f"{label}: {detail}" if label else str(detail)
+
+
+def not_found(request, exception=None):
+    """404 for paths no URL matches: JSON under the API prefixes, Django's page elsewhere."""
+    if request.path_info.lower().startswith(API_PREFIXES):
+        return JsonResponse({"detail": f"No API endpoint at {request.path_info}."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path_info.lower().startswith(API_PREFIXES):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)

@@ -1,0 +1,88 @@
+"""History rows and the result entries of operations: how every change is recorded.
+
+MemoryHistory rows are written only through these helpers, in the transaction that makes the
+change (see the model's docstring); `delete_with_history` deletes and records in one statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from memories.models import Event, Memory, MemoryHistory
+
+
+def history_row(
+    memory: Memory,
+    action: str,
+    *,
+    old: str | None,
+    new: str | None,
+    actor: str,
+    event: Event | None,
+    input: list[dict[str, Any]] | None = None,
+) -> MemoryHistory:
+    """An unsaved history row for a change of `memory` (its scope, categories and metadata as
+    they are now; `input`: the messages that caused it)."""
+    return MemoryHistory(
+        project_id=memory.project_id,
+        memory_id=memory.id,
+        event=action,
+        old_memory=old,
+        new_memory=new,
+        input=input,
+        categories=memory.categories,
+        metadata=memory.metadata,
+        actor=actor,
+        source_event=event,
+        **memory.scope(),
+    )
+
+
+def added_result(memory: Memory, event: str = "ADD") -> dict[str, Any]:
+    """One entry of an add response (both Mem0 shapes: `memory` and `data.memory`)."""
+    return {
+        "id": str(memory.id),
+        "memory": memory.memory,
+        "data": {"memory": memory.memory},
+        "event": event,
+    }
+
+
+def updated_result(memory: Memory) -> dict[str, Any]:
+    """One entry of an update's Event results."""
+    return {"id": str(memory.id), "memory": memory.memory, "event": "UPDATE"}
+
+
+def delete_with_history(
+    memories: QuerySet[Memory], *, limit: int, actor: str, event: Event, at: dt.datetime
+) -> list[tuple[uuid.UUID, str]]:
+    """Delete up to `limit` memories and write their DELETE history rows in one statement.
+
+    Returns (memory_id, text) of each deleted memory.
+    """
+    # The id subquery is compiled by the ORM (its parameters stay parameters); only table and
+    # column names, which are constants here, are spliced into the statement.
+    ids_sql, ids_params = memories.values("id")[:limit].query.sql_with_params()
+    memory_table = Memory._meta.db_table
+    history_table = MemoryHistory._meta.db_table
+    statement = f"""
+        WITH doomed AS (
+            DELETE FROM {memory_table} WHERE id IN ({ids_sql})
+            RETURNING id, project_id, memory, user_id, agent_id, app_id, run_id, categories, metadata
+        )
+        INSERT INTO {history_table}
+            (id, project_id, memory_id, event, old_memory, new_memory, input,
+             user_id, agent_id, app_id, run_id, categories, metadata, actor, source_event_id, created_at)
+        SELECT gen_random_uuid(), project_id, id, 'DELETE', memory, NULL, NULL,
+               user_id, agent_id, app_id, run_id, categories, metadata, %s, %s, %s
+        FROM doomed
+        RETURNING memory_id, old_memory
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*ids_params, actor, event.pk, at])
+        return cursor.fetchall()

@@ -1,0 +1,99 @@
+"""Who may see what on the dashboard: the current project and the caller's role in it.
+
+A dashboard user reaches projects through Memberships. The current project is kept in the
+session and chosen with the project switcher; every dashboard query is scoped to it, so other
+projects' objects are simply not found (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render, resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+from tenancy.models import Membership, Project, Role
+
+SESSION_KEY = "memdash_project_id"
+
+
+class DashboardRequest(HttpRequest):
+    """What `project_member` adds to a request (for type hints in views)."""
+
+    membership: Membership
+    project: Project
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The user's membership in the session's project, else their first one (then remembered)."""
+    memberships = Membership.objects.filter(user=request.user).select_related(
+        "project__organization"
+    )
+    project_id = request.session.get(SESSION_KEY)
+    membership = memberships.filter(project_id=project_id).first() if project_id else None
+    if membership is None:
+        membership = memberships.order_by("project__organization__name", "project__name").first()
+        if membership is not None:
+            request.session[SESSION_KEY] = membership.project_id
+    return membership
+
+
+def switch_project(request: HttpRequest, public_id: str) -> Membership | None:
+    """Make the user's project `public_id` current; None when they are not a member of it."""
+    membership = (
+        Membership.objects.filter(user=request.user, project__public_id=public_id)
+        .select_related("project__organization")
+        .first()
+    )
+    if membership is not None:
+        request.session[SESSION_KEY] = membership.project_id
+    return membership
+
+
+def can(request: HttpRequest, role: str) -> bool:
+    membership = getattr(request, "membership", None)
+    return membership is not None and Role.allows(membership.role, role)
+
+
+def project_member(role: str = Role.VIEWER) -> Callable:
+    """Require a logged-in user with at least `role` in the current project.
+
+    Sets `request.membership` and `request.project`. Anonymous users go to the login page (an
+    htmx request gets an HX-Redirect, so a fragment never turns into a login form); users
+    without any project see a page that says so; a lower role is a 403.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return _to_login(request)
+            membership = current_membership(request)
+            if membership is None:
+                return render(request, "no_project.html", status=403)
+            if not Role.allows(membership.role, role):
+                raise PermissionDenied(
+                    f"Your role in this project is {membership.role}; this needs {role}."
+                )
+            request.membership = membership
+            request.project = membership.project
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _to_login(request: HttpRequest) -> HttpResponse:
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        back = htmx.current_url_abs_path or "/"
+        login = resolve_url(settings.LOGIN_URL)
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
+    return redirect_to_login(request.get_full_path())

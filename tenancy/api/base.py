@@ -1,0 +1,57 @@
+"""What every API view shares: the caller's project, its actor label, and body parsing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from core.errors import Forbidden, InvalidRequest
+from tenancy.models import ApiKey, Project
+
+
+class ProjectAPIView(APIView):
+    """An API view scoped to the project of the caller's API key.
+
+    Seed-era SDKs (mem0ai 1.0.x) send the org_id and project_id they got from /v1/ping/ with
+    every call. They are redundant with the key; naming a different project is refused rather
+    than silently answered from the key's own project.
+    """
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        key: ApiKey = request.auth
+        named = {
+            "org_id": request.query_params.get("org_id"),
+            "project_id": request.query_params.get("project_id"),
+        }
+        if isinstance(request.data, dict):
+            for name in named:
+                named[name] = named[name] or request.data.get(name)
+        project = key.project
+        if named["project_id"] and str(named["project_id"]) != project.public_id:
+            raise Forbidden(
+                f"This API key belongs to project {project.public_id}, not {named['project_id']}."
+            )
+        if named["org_id"] and str(named["org_id"]) != project.organization.public_id:
+            raise Forbidden(
+                f"This API key belongs to organization {project.organization.public_id}, not {named['org_id']}."
+            )
+
+    @property
+    def project(self) -> Project:
+        return self.request.auth.project
+
+    @property
+    def actor(self) -> str:
+        return self.request.auth.actor
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body as an object (an empty body is an empty object)."""
+        data = self.request.data
+        if isinstance(data, dict):
+            return data
+        if data in (None, "", b""):
+            return {}
+        raise InvalidRequest("The request body must be a JSON object.")

@@ -1,0 +1,50 @@
+"""Template context every dashboard page needs: the current membership and the switcher."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from tenancy.models import Membership, Role
+
+# Which navigation entry a page belongs to.
+SECTIONS = {
+    "memories:list": "memories",
+    "memories:detail": "memories",
+    "memories:edit": "memories",
+    "memories:delete": "memories",
+    "memories:bulk_delete": "memories",
+    "entities:list": "entities",
+    "entities:detail": "entities",
+    "entities:delete": "entities",
+    "memories:activity": "activity",
+    "memories:event": "activity",
+    "api_keys": "keys",
+    "project_settings": "settings",
+}
+
+
+def dashboard(request: HttpRequest) -> dict:
+    membership = getattr(request, "membership", None)
+    user = getattr(request, "user", None)
+
+    def memberships() -> list[Membership]:
+        # Lazy: only full pages render the switcher, so fragments never pay for this query.
+        if user is None or not user.is_authenticated:
+            return []
+        return list(
+            Membership.objects.filter(user=user)
+            .select_related("project__organization")
+            .order_by("project__organization__name", "project__name")
+        )
+
+    role = membership.role if membership else None
+    match = getattr(request, "resolver_match", None)
+    return {
+        "section": SECTIONS.get(match.view_name, "") if match else "",
+        "membership": membership,
+        "current_project": membership.project if membership else None,
+        "memberships": SimpleLazyObject(memberships),
+        "can_edit": role is not None and Role.allows(role, Role.EDITOR),
+        "is_admin": role is not None and Role.allows(role, Role.ADMIN),
+    }

@@ -1,0 +1,39 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from tenancy.models import Membership, Role
+from tenancy.services import DEFAULT_ORGANIZATION, DEFAULT_PROJECT, get_or_create_project
+
+
+class Command(BaseCommand):
+    help = (
+        "Give a dashboard user a role in a project (creating the user, and the project, if needed)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--project", default=DEFAULT_PROJECT, help="project name")
+        parser.add_argument("--org", default=DEFAULT_ORGANIZATION, help="organization name")
+        parser.add_argument("--role", default=Role.VIEWER, choices=Role.values)
+        parser.add_argument("--email", default="")
+        parser.add_argument(
+            "--password", default="", help="for a new user; default: a random one, printed once"
+        )
+
+    def handle(self, *args, username, project, org, role, email, password, **options):
+        target = get_or_create_project(project, organization=org)
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        if created:
+            password = password or secrets.token_urlsafe(12)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        membership, _ = Membership.objects.update_or_create(
+            user=user, project=target, defaults={"role": role}
+        )
+        self.stdout.write(f"{username} is {membership.role} of {target}")
+        if created:
+            self.stdout.write(f"new user; password: {password}")
