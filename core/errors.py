@@ -32,7 +32,10 @@ class InvalidRequest(MemdashError):
     status_code = status.HTTP_400_BAD_REQUEST
 
 
-class NotFound(MemdashError):
+class NotFound(MemdashError, Http404):
+    """Nothing of that id in the caller's project. An Http404 too, so dashboard views can let
+    a service's NotFound become their 404 page."""
+
     status_code = status.HTTP_404_NOT_FOUND
 
 

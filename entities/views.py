@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count
-from django.http import Http404, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import InvalidCursor, keyset_page
+from entities import services
 from entities.models import Entity
-from entities.querysets import with_memory_counts
+from memories import listing
 from memories import services as memory_services
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
@@ -32,8 +32,10 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
     """Users, agents, apps and runs, most recently active first, searchable by name."""
     kind = request.GET.get("kind") if request.GET.get("kind") in Entity.Kind.values else None
     search = (request.GET.get("q") or "").strip()[:255]
-    entities = with_memory_counts(
-        Entity.objects.for_project(request.project).of_kind(kind).named_like(search),
+    entities = listing.entity_list(
+        request.project,
+        kind=kind,
+        name_contains=search,
         cap=settings.MEMDASH_DASHBOARD_COUNT_CAP,
     )
     try:
@@ -59,7 +61,7 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
         "count_cap": settings.MEMDASH_DASHBOARD_COUNT_CAP,
     }
     if not is_partial(request):
-        totals = _totals(request)
+        totals = listing.entity_totals(request.project)
         context["total"] = sum(totals.values())
         context["kinds"] = [
             (value, label, totals.get(value, 0)) for value, label in Entity.Kind.choices
@@ -73,28 +75,12 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
     return response
 
 
-def _totals(request: DashboardRequest) -> dict[str, int]:
-    rows = (
-        Entity.objects.for_project(request.project)
-        .values_list("kind")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
-
-
-def _get_entity(request: DashboardRequest, kind: str, name: str) -> Entity:
-    if kind not in Entity.Kind.values:
-        raise Http404("Unknown entity type.")
-    return get_object_or_404(Entity.objects.for_project(request.project), kind=kind, name=name)
-
-
 @vary_on_htmx
 @require_GET
 @project_member()
 def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpResponse:
     """One entity and its memories: the memory table, pre-filtered to the entity."""
-    entity = _get_entity(request, kind, name)
+    entity = services.get_entity(request.project, kind, name)
     params = QueryDict(mutable=True)
     for key in ("sort", "show_expired"):
         if request.GET.get(key):
@@ -120,7 +106,7 @@ def _memories_url(entity: Entity) -> str:
 @project_member(Role.EDITOR)
 def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpResponse:
     """GET: a confirmation with the exact number of memories that go. POST: delete them all."""
-    entity = _get_entity(request, kind, name)
+    entity = services.get_entity(request.project, kind, name)
     if request.method == "GET":
         count = Memory.objects.for_project(request.project).for_entity(kind, name).count()
         template = template_for(request, "entities/delete.html", ("delete-confirm",))

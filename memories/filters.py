@@ -6,6 +6,10 @@ nest. Field conditions are a bare value (equality) or a dict of operators, AND-e
 
     {"AND": [{"user_id": "alex"}, {"created_at": {"gte": "2024-07-01", "lte": "2024-07-31"}}]}
 
+memdash adds one key to Mem0's: `expired` (true: only memories whose expiration_date has
+passed; false: only the others), which is how every read hides expired memories. A bare "*"
+means any id; `{"eq": "*"}` is the id "*" itself.
+
 Anything this module does not understand raises FilterError, whose message names the offending
 key; the API turns it into a 400. No SQL is ever built from strings.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +48,7 @@ ALLOWED_KEYS = (
     "categories",
     "metadata",
     "memory_ids",
+    "expired",
 )
 # The TypeScript SDK sends `filters` verbatim, so camelCase keys written by its users arrive as-is.
 CAMEL_CASE_ALIASES = {
@@ -64,6 +69,8 @@ METADATA_OPS = ("eq", "ne", "in", "contains", "icontains")
 TEXT_OPS = ("contains", "icontains")
 MAX_DEPTH = 12
 MAX_LIST = 1000
+# What every read applies unless expired memories are asked for (`show_expired`).
+UNEXPIRED = {"expired": False}
 
 
 @dataclass
@@ -76,18 +83,75 @@ class CompiledFilter:
     # True when some entity field is constrained positively (eq / in / "*"), outside NOT.
     positively_scoped: bool = False
 
-    def with_null_scoping(self) -> Q:
-        """The 2025 rule (/v1 and /v2): unmentioned entity fields must be NULL.
+    def null_conditions(self) -> dict[str, None]:
+        """The 2025 rule (/v1 and /v2) as a filter: unmentioned entity fields must be NULL.
 
         Only applies when the filter names at least one entity field; a filter on metadata or
         categories alone stays unscoped, as the seed examples show.
         """
         if not self.entity_fields:
-            return self.q
-        nulls = Q(
-            **{f"{name}__isnull": True for name in ENTITY_FIELDS if name not in self.entity_fields}
-        )
-        return self.q & nulls
+            return {}
+        return {name: None for name in ENTITY_FIELDS if name not in self.entity_fields}
+
+    def with_null_scoping(self) -> Q:
+        """The filter with the 2025 rule applied (see null_conditions)."""
+        nulls = self.null_conditions()
+        return self.q & Q(**{f"{name}__isnull": True for name in nulls})
+
+
+def all_of(*parts: dict[str, Any] | None) -> dict[str, Any]:
+    """The filter matching every one of `parts` (empty ones are left out; {} matches all)."""
+    nodes = [part for part in parts if part]
+    if not nodes:
+        return {}
+    return nodes[0] if len(nodes) == 1 else {"AND": nodes}
+
+
+def conditions(
+    *,
+    entities: Mapping[str, Sequence[Any]] | None = None,
+    categories: Any = None,
+    metadata: Sequence[Any] = (),
+    created_from: Any = None,
+    created_to: Any = None,
+    keywords: Any = None,
+) -> list[dict[str, Any]]:
+    """Filter conditions from the plain parameters the API and the dashboard both offer.
+
+    Each entity field matches any of its values; every other condition must hold too (AND them
+    with all_of). None means "not given". Values are checked when the filter is compiled, like
+    any other filter, so a wrong type gets the filter language's error.
+    """
+    parts: list[dict[str, Any]] = []
+    for name, values in (entities or {}).items():
+        if len(values) == 1:
+            parts.append({name: values[0]})
+        elif values:
+            parts.append({name: {"in": list(values)}})
+    if categories is not None:
+        parts.append({"categories": {"in": categories}})
+    parts += [{"metadata": condition} for condition in metadata]
+    if created_from is not None:
+        parts.append({"created_at": {"gte": created_from}})
+    if created_to is not None:
+        parts.append({"created_at": {"lte": created_to}})
+    if keywords is not None:
+        parts.append({"keywords": {"icontains": keywords}})
+    return parts
+
+
+def exactly(field: str, entity_id: str) -> dict[str, Any]:
+    """The condition "`field` is `entity_id`", also for an id that is literally "*"."""
+    return {field: {"eq": entity_id}} if entity_id == "*" else {field: entity_id}
+
+
+def unexpired_q(today: dt.date | None = None) -> Q:
+    """Memories whose expiration_date has not passed (the date itself still counts, in UTC).
+
+    The only definition of "unexpired": the `expired` filter key and every read use it.
+    """
+    today = today or timezone.now().astimezone(dt.UTC).date()
+    return Q(expiration_date__isnull=True) | Q(expiration_date__gte=today)
 
 
 def compile_filters(filters: Any) -> CompiledFilter:
@@ -148,6 +212,10 @@ class _Compiler:
             return _metadata_condition({key[len("metadata.") :]: value})
         if key == "memory_ids":
             return _memory_ids_condition(value)
+        if key == "expired":
+            if not isinstance(value, bool):
+                raise FilterError(f"expired must be true or false, got {_type_name(value)}")
+            return ~unexpired_q() if value else unexpired_q()
         raise FilterError(
             f"Unknown filter key {quoted(key)}. A filter key must be a logical operator or one of: "
             + ", ".join(k for k in ALLOWED_KEYS if k not in ("keywords_search",))
@@ -161,7 +229,8 @@ class _Compiler:
         q = Q()
         for op, operand in _operators(name, value, ENTITY_OPS):
             if op == "eq":
-                q &= _entity_eq(name, operand)
+                # Literal: {"eq": "*"} names an entity whose id is "*" (a bare "*" means any).
+                q &= _entity_eq(name, operand, literal=True)
                 self.positive |= operand is not None and not negated
             elif op == "ne":
                 # `ne` also matches rows where the field is NULL (pair it with "*" to exclude them).
@@ -178,10 +247,10 @@ class _Compiler:
         return q
 
 
-def _entity_eq(name: str, value: Any) -> Q:
+def _entity_eq(name: str, value: Any, *, literal: bool = False) -> Q:
     if value is None:
         return Q(**{f"{name}__isnull": True})
-    if value == "*":
+    if value == "*" and not literal:
         return Q(**{f"{name}__isnull": False})
     return Q(**{name: _entity_value(name, value)})
 

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.http import QueryDict
 
+from core.pills import Pill, pills
 from core.text import json_problem, strict_loads, unstorable_text
-from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
-from memories.querysets import utc_today
+from memories.filters import (
+    ENTITY_FIELDS,
+    FilterError,
+    all_of,
+    compile_filters,
+    conditions,
+    exactly,
+)
+from memories.listing import visible
 from tenancy.models import Project
 
 MAX_VALUES = 20
@@ -35,6 +41,15 @@ MULTI_PARAMS = (
     ("meta", "metadata"),
 )
 ADD_CHOICES = [(param, label) for param, label in MULTI_PARAMS]
+PILL_LABELS = (
+    *MULTI_PARAMS,
+    ("date_from", "created from"),
+    ("date_to", "created until"),
+    ("show_expired", "including expired"),
+    ("filters", "filter"),
+    ("q", "text contains"),
+    ("search", "similar to"),
+)
 CURSOR_PARAMS = ("older", "newer")
 
 
@@ -59,16 +74,6 @@ class MultiValueField(forms.Field):
             if len(item) > self.max_length:
                 raise forms.ValidationError(f"{item[:20]!r}... is longer than {self.max_length}")
         return unique
-
-
-@dataclass(frozen=True)
-class Pill:
-    """One active filter, shown as a removable pill; `query` is the URL without it."""
-
-    label: str
-    value: str
-    query: QueryDict
-    param: str
 
 
 class MemoryFilterForm(forms.Form):
@@ -150,54 +155,37 @@ class MemoryFilterForm(forms.Form):
     def search_text(self) -> str:
         return (self.cleaned_data.get("search") or "").strip()
 
-    def build_filter_dict(self, data: dict) -> dict:
-        conditions: list[dict] = []
-        for name in ENTITY_FIELDS:
-            values = data.get(name) or []
-            if len(values) == 1:
-                conditions.append({name: values[0]})
-            elif values:
-                conditions.append({name: {"in": values}})
-        if data.get("category"):
-            conditions.append({"categories": {"in": data["category"]}})
-        for pair in data.get("meta") or []:
-            key, value = _split_pair(pair)
-            conditions.append({"metadata": {key: _metadata_value(value)}})
-        if data.get("date_from"):
-            conditions.append({"created_at": {"gte": data["date_from"].isoformat()}})
-        if data.get("date_to"):
-            conditions.append({"created_at": {"lte": data["date_to"].isoformat()}})
-        if (data.get("q") or "").strip():
-            conditions.append({"keywords": {"icontains": data["q"].strip()}})
-        if data.get("filters"):
-            conditions.append(data["filters"])
-        if not conditions:
-            return {}
-        return conditions[0] if len(conditions) == 1 else {"AND": conditions}
+    def build_filter_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The page's filter in the filter language: the pills, the raw JSON, and the entity
+        a page is fixed to (so "Advanced" and a bulk delete of "all matching" state it)."""
+        parts = [
+            *(exactly(name, value) for name, value in self.fixed.items()),
+            *conditions(
+                entities={name: data.get(name) or [] for name in ENTITY_FIELDS},
+                categories=data.get("category") or None,
+                metadata=[
+                    {key: _metadata_value(value)}
+                    for key, value in map(_split_pair, data.get("meta") or [])
+                ],
+                created_from=data["date_from"].isoformat() if data.get("date_from") else None,
+                created_to=data["date_to"].isoformat() if data.get("date_to") else None,
+                keywords=(data.get("q") or "").strip() or None,
+            ),
+        ]
+        return all_of(*parts, data.get("filters"))
 
-    def filter_dict(self) -> dict:
+    def filter_dict(self) -> dict[str, Any]:
         """The Mem0 filter the page applies (valid forms only): what the API would take."""
         assert self._filter_dict is not None or not self.errors
         return self._filter_dict or {}
 
-    def deletion_filter(self) -> dict:
-        """The filter a bulk delete of "all matching" applies: the page's filter, plus the
-        expiry rule the page shows (expired memories are spared unless shown).
+    def listed_filter(self) -> dict[str, Any]:
+        """The filter with the expiry rule the page shows (expired memories only when shown).
 
         Self-contained filter JSON, so a background worker can rebuild the same set from an
-        Event's payload.
+        Event's payload (a bulk delete of "all matching" records it).
         """
-        base = self.filter_dict()
-        if self.include_expired:
-            return base
-        unexpired = {
-            "OR": [{"expiration_date": None}, {"expiration_date": {"gte": utc_today().isoformat()}}]
-        }
-        return {"AND": [base, unexpired]} if base else unexpired
-
-    def compiled_q(self) -> Q:
-        """The filter as a Q, with the page's fixed entity (matched exactly, "*" included)."""
-        return compile_filters(self.filter_dict()).q & Q(**self.fixed)
+        return visible(self.filter_dict(), show_expired=self.include_expired)
 
     # --- URL state ------------------------------------------------------------------------------
 
@@ -232,34 +220,7 @@ class MemoryFilterForm(forms.Form):
         return query
 
     def pills(self) -> list[Pill]:
-        query = self.canonical_query()
-        pills: list[Pill] = []
-
-        def without(param: str, value: str | None = None) -> QueryDict:
-            rest = query.copy()
-            if value is None:
-                rest.pop(param, None)
-            else:
-                rest.setlist(param, [v for v in rest.getlist(param) if v != value])
-            return rest
-
-        for param, label in MULTI_PARAMS:
-            for value in query.getlist(param):
-                shown = " = ".join(_split_pair(value)) if param == "meta" else value
-                pills.append(Pill(label, shown, without(param, value), param))
-        labels = {
-            "date_from": "created from",
-            "date_to": "created until",
-            "show_expired": "including expired",
-            "filters": "filter",
-            "q": "text contains",
-            "search": "similar to",
-        }
-        for param, label in labels.items():
-            if param in query:
-                value = "" if param == "show_expired" else query[param]
-                pills.append(Pill(label, value, without(param), param))
-        return pills
+        return pills(self.canonical_query(), PILL_LABELS, shown=_pill_text)
 
     def clear_all_query(self) -> QueryDict:
         """Clearing every pill keeps only the sort order."""
@@ -282,6 +243,12 @@ def _strict_json(text: str, *, root: str) -> Any:
     if problem:
         raise forms.ValidationError(problem)
     return value
+
+
+def _pill_text(param: str, value: str) -> str:
+    if param == "show_expired":
+        return ""
+    return " = ".join(_split_pair(value)) if param == "meta" else value
 
 
 def _split_pair(pair: str) -> tuple[str, str]:

@@ -247,9 +247,7 @@ def _decide(
             candidates.setdefault(str(memory.pk), memory)
     if any(fact.forget for fact, _ in items):
         # "Forget all my food preferences" is rarely similar to the facts it covers.
-        for memory in in_scope.newest_first().defer("embedding", "search_vector")[
-            :RECENT_FOR_FORGET
-        ]:
+        for memory in in_scope.newest_first().without_vectors()[:RECENT_FOR_FORGET]:
             candidates.setdefault(str(memory.pk), memory)
 
     role, actor_id = items[0][1].role, items[0][1].name

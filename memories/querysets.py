@@ -1,36 +1,27 @@
-"""Reusable, composable reads. Views, services and serializers go through these."""
+"""Reusable, composable reads of single models. Lists go through memories.listing."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import models
-from django.db.models import Q
-from django.utils import timezone
 
-
-def utc_today() -> dt.date:
-    return timezone.now().astimezone(dt.UTC).date()
+from memories.filters import unexpired_q
+from tenancy.models import Project
 
 
 class MemoryQuerySet(models.QuerySet):
-    def for_project(self, project) -> MemoryQuerySet:
+    def for_project(self, project: Project) -> MemoryQuerySet:
         """Memories of one project: every read starts here."""
         return self.filter(project=project)
 
     def unexpired(self, today: dt.date | None = None) -> MemoryQuerySet:
-        """Hide memories whose expiration_date has passed (the date itself still counts, UTC)."""
-        today = today or utc_today()
-        return self.filter(Q(expiration_date__isnull=True) | Q(expiration_date__gte=today))
-
-    def visible(self, *, show_expired: bool) -> MemoryQuerySet:
-        return self if show_expired else self.unexpired()
-
-    def matching(self, q: Q) -> MemoryQuerySet:
-        """Apply a compiled filter (memories.filters.compile_filters(...).q)."""
-        return self.filter(q)
+        """Hide memories whose expiration_date has passed (memories.filters.unexpired_q)."""
+        return self.filter(unexpired_q(today))
 
     def for_entity(self, kind: str, name: str) -> MemoryQuerySet:
+        """Memories scoped to one entity, matched exactly (the column of its kind)."""
         return self.filter(**{f"{kind}_id": name})
 
     def newest_first(self) -> MemoryQuerySet:
@@ -46,10 +37,10 @@ class MemoryQuerySet(models.QuerySet):
 
 
 class HistoryQuerySet(models.QuerySet):
-    def for_memory(self, memory_id) -> HistoryQuerySet:
+    def for_memory(self, memory_id: Any) -> HistoryQuerySet:
         return self.filter(memory_id=memory_id).order_by("created_at", "id")
 
 
 class EventQuerySet(models.QuerySet):
-    def for_project(self, project) -> EventQuerySet:
+    def for_project(self, project: Project) -> EventQuerySet:
         return self.filter(project=project)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -34,8 +35,9 @@ from django.db.models.functions import RowNumber
 from pgvector.django import CosineDistance
 
 from core.keyset import capped_count
-from memories import embeddings
+from memories import embeddings, listing
 from memories.models import TEXT_SEARCH_CONFIG, Memory
+from tenancy.models import Project
 
 MIN_CANDIDATES = 60
 MAX_QUERY_WORDS = 32
@@ -56,17 +58,18 @@ class SearchHit:
 
 
 def search_memories(
-    project,
+    project: Project,
     *,
     query: str,
-    q: Q,
+    filters: dict[str, Any],
     top_k: int,
     threshold: float,
     show_expired: bool = False,
     keyword: bool = True,
 ) -> list[SearchHit]:
-    """The `top_k` memories of the scope most relevant to `query`, scored in [0, 1]."""
-    scope = Memory.objects.for_project(project).visible(show_expired=show_expired).matching(q)
+    """The `top_k` memories that `filters` matches (expired ones only with `show_expired`)
+    most relevant to `query`, scored in [0, 1]."""
+    scope = listing.matching(project, listing.visible(filters, show_expired=show_expired))
     vector = embeddings.embed_one(query)
     pool = max(top_k * 4, MIN_CANDIDATES)
     size, capped = capped_count(scope, settings.MEMDASH_EXACT_SEARCH_LIMIT)

@@ -30,9 +30,8 @@ from core.errors import (
 from core.keyset import capped_count
 from entities.models import Entity
 from entities.services import touch_entities
-from memories import embeddings, events, llm, pipeline, webhooks
+from memories import embeddings, events, listing, llm, pipeline, webhooks
 from memories.attribution import Attributed, Message, Scope, attribute, memory_hash
-from memories.filters import compile_filters
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
 from tenancy.models import Project
@@ -528,9 +527,7 @@ def run_delete_event(event_id: Any) -> Event | None:
             payload["entity_type"], payload["entity_id"]
         )
     else:
-        memories = Memory.objects.for_project(project).matching(
-            compile_filters(payload["filters"]).q
-        )
+        memories = listing.matching(project, payload["filters"])
     delete_memories(project, memories, actor=event.actor, event=event)
     if "entity_type" in payload:
         Entity.objects.for_project(project).filter(

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,8 +22,8 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from core.errors import InvalidRequest, MemdashError
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import InvalidCursor, KeysetPage, capped_count, keyset_page, planner_estimate
-from memories import services
-from memories.filters import compile_filters
+from core.pills import pills
+from memories import listing, services
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
@@ -42,7 +41,6 @@ SEARCH_THRESHOLD = 0.1
 MAX_SELECTED = 1000
 # Text boxes whose own requests must not overwrite them while the user types.
 SEARCH_BOX_IDS = ("filter-q", "filter-search")
-LIGHT_COLUMNS = ("embedding", "search_vector")
 
 
 def actor_of(request: DashboardRequest) -> str:
@@ -131,16 +129,11 @@ def memory_list_context(
         ],
         api_filter=form.filter_dict(),
     )
-    memories = (
-        Memory.objects.for_project(request.project)
-        .visible(show_expired=form.include_expired)
-        .matching(form.compiled_q())
-    )
     if form.search_text:
         hits = search_memories(
             request.project,
             query=form.search_text,
-            q=form.compiled_q(),
+            filters=form.filter_dict(),
             top_k=SEARCH_TOP_K,
             threshold=SEARCH_THRESHOLD,
             show_expired=form.include_expired,
@@ -151,18 +144,13 @@ def memory_list_context(
         decorate_rows(rows, context["filter_query"], sort_key=form.sort_key)
         context.update(rows=rows, count=ListCount(len(hits)), searching=True)
         return context
+    memories = listing.memory_list(request.project, form.listed_filter(), order_key=form.sort_key)
     older, newer = request.GET.get("older"), request.GET.get("newer")
     try:
-        page = keyset_page(
-            memories.defer(*LIGHT_COLUMNS),
-            key=form.sort_key,
-            size=PAGE_SIZE,
-            older=older,
-            newer=newer,
-        )
+        page = keyset_page(memories, key=form.sort_key, size=PAGE_SIZE, older=older, newer=newer)
     except InvalidCursor:
         older = newer = None
-        page = keyset_page(memories.defer(*LIGHT_COLUMNS), key=form.sort_key, size=PAGE_SIZE)
+        page = keyset_page(memories, key=form.sort_key, size=PAGE_SIZE)
     first_page = not older and page.newer is None
     decorate_rows(page.rows, context["filter_query"], sort_key=form.sort_key)
     context.update(
@@ -258,8 +246,7 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
             return (
                 "A semantic search ranks memories rather than filtering them; select rows instead."
             )
-        deletion_filter = form.deletion_filter()
-        memories = Memory.objects.for_project(project).matching(compile_filters(deletion_filter).q)
+        deletion_filter = form.listed_filter()
         scope = [f"{p.label}: {p.value}" if p.value else p.label for p in form.pills()]
         if not form.include_expired:
             scope.append("expired memories excluded")
@@ -275,12 +262,12 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
         except ValueError:
             return "The selection contains an invalid memory id."
         deletion_filter = {"memory_ids": [str(pk) for pk in parsed]}
-        memories = Memory.objects.for_project(project).filter(pk__in=parsed)
-        scope = _scope_summary(memories)
+        scope = _scope_summary(listing.matching(project, deletion_filter))
+    memories = listing.matching(project, deletion_filter)
     count = memories.count()
     if count == 0:
         return "Nothing to delete: no memory matches."
-    preview = list(memories.defer(*LIGHT_COLUMNS).order_by("-created_at", "-id")[:5])
+    preview = list(memories.without_vectors().newest_first()[:5])
     return Selection(
         memories, count, request.POST.get("all") == "1", ids, scope, preview, deletion_filter
     )
@@ -379,7 +366,7 @@ def _memory_or_none(request: DashboardRequest, pk: uuid.UUID) -> Memory | None:
     return (
         Memory.objects.for_project(request.project)
         .select_related("source_event")
-        .defer(*LIGHT_COLUMNS)
+        .without_vectors()
         .filter(pk=pk)
         .first()
     )
@@ -484,35 +471,30 @@ def memory_delete(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
 # --- activity -----------------------------------------------------------------------------------
 
 
-def _event_filter(request) -> tuple[Q, dict[str, str]]:
-    """Filters of the activity page from the query string: (condition, the values applied)."""
-    applied: dict[str, str] = {}
-    q = Q()
-    kind = (request.GET.get("type") or "").upper()
-    if kind in Event.Type.values:
-        q &= Q(event_type=kind)
-        applied["type"] = kind
-    status = (request.GET.get("status") or "").upper()
-    if status in Event.Status.values:
-        q &= Q(status=status)
-        applied["status"] = status
-    entity = (request.GET.get("entity") or "").strip()[:255]
-    if entity:
-        # Events record the entities they touch in `metadata` (GIN-indexed), whatever their type.
-        names = Q()
-        for field in SCOPE_CHIPS:
-            names |= Q(metadata__contains={field: entity})
-        q &= names
-        applied["entity"] = entity
-    return q, applied
+# The activity page's filters: (query parameter, pill label).
+EVENT_FILTERS = (("type", "type"), ("status", "status"), ("entity", "entity"))
 
 
 @vary_on_htmx
 @require_GET
 @project_member()
 def event_list(request: DashboardRequest) -> HttpResponse:
-    condition, applied = _event_filter(request)
-    events = Event.objects.for_project(request.project).filter(condition)
+    """Events newest first, filtered by type, status and entity (memories.listing.event_list)."""
+    query = QueryDict(mutable=True)
+    for param, _label in EVENT_FILTERS:
+        value = (request.GET.get(param) or "").strip()
+        if value:
+            query[param] = value.upper() if param in ("type", "status") else value
+    error = None
+    try:
+        events = listing.event_list(
+            request.project,
+            event_type=query.get("type"),
+            status=query.get("status"),
+            entity=query.get("entity"),
+        )
+    except InvalidRequest as exc:
+        error, events = exc.detail, Event.objects.none()
     try:
         page = keyset_page(
             events,
@@ -525,18 +507,21 @@ def event_list(request: DashboardRequest) -> HttpResponse:
         page = keyset_page(events, key="created_at", size=EVENT_PAGE_SIZE)
     for event in page.rows:
         event.entity_labels = _entity_labels(event)
-    query = QueryDict(mutable=True)
-    query.update(applied)
     context = {
         "page": page,
-        "applied": applied,
+        "applied": query.dict(),
+        "pills": pills(query, EVENT_FILTERS),
+        "clear_query": QueryDict(),
         "filter_query": query,
+        "error": error,
         "types": Event.Type.values,
         "statuses": Event.Status.values,
         "oob": is_partial(request),
     }
     template = template_for(request, "memories/activity.html", ("event-table",))
-    response = render(request, template, context)
+    response = render(
+        request, template, context, status=400 if error and not is_partial(request) else 200
+    )
     if is_partial(request):
         push_url(response, _page_url(reverse("memories:activity"), query, request))
     return response

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from typing import Any
+
+from django.conf import settings
 from rest_framework.response import Response
 
 from core.api.pagination import paginate, parse_positive_int
 from core.errors import InvalidRequest, NotFound
 from entities import services
 from entities.models import Entity
+from memories import listing
 from memories import services as memory_services
 from memories.api.serializers import iso
 from memories.api.views import delete_response
-from memories.models import Memory
 from tenancy.api.base import ProjectAPIView
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
-def entity_payload(entity: Entity, *, total_memories: int | None = None) -> dict:
+def entity_payload(entity: Entity) -> dict[str, Any]:
+    """An entity as Mem0 lists it. `total_memories` is exact up to MEMDASH_COUNT_CAP, like
+    list counts (entity_list counts one row past the cap, so more reads as the cap)."""
     return {
         "id": str(entity.id),
         "name": entity.name,
@@ -28,25 +32,8 @@ def entity_payload(entity: Entity, *, total_memories: int | None = None) -> dict
         "updated_at": iso(entity.updated_at),
         "owner": None,
         "metadata": entity.metadata,
-        "total_memories": total_memories,
+        "total_memories": min(entity.memory_count, settings.MEMDASH_COUNT_CAP),
     }
-
-
-def memory_counts(project, entities: list[Entity]) -> dict[tuple[str, str], int]:
-    """Memories per entity for one page of entities: one grouped query per kind present."""
-    counts: dict[tuple[str, str], int] = {}
-    for kind in {e.kind for e in entities}:
-        names = [e.name for e in entities if e.kind == kind]
-        column = f"{kind}_id"
-        rows = (
-            Memory.objects.for_project(project)
-            .filter(**{f"{column}__in": names})
-            .values(column)
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        counts.update({(kind, row[column]): row["n"] for row in rows})
-    return counts
 
 
 class EntityListView(ProjectAPIView):
@@ -59,32 +46,20 @@ class EntityListView(ProjectAPIView):
             raise InvalidRequest(
                 f"type must be one of {', '.join(Entity.Kind.values)}, got {kind[:40]!r}"
             )
-        entities = (
-            Entity.objects.for_project(self.project).of_kind(kind).order_by("-updated_at", "-id")
-        )
+        entities = listing.entity_list(self.project, kind=kind, cap=settings.MEMDASH_COUNT_CAP)
         page = parse_positive_int(query.get("page"), "page", default=1)
         page_size = parse_positive_int(
             query.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
         )
-        totals = dict(
-            Entity.objects.for_project(self.project)
-            .values_list("kind")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        totals = listing.entity_totals(self.project)
         body = paginate(
             request,
             entities,
             page=page,
             page_size=page_size,
             order_key="updated_at",
-            serialize=lambda e: e,
+            serialize=entity_payload,
         )
-        counts = memory_counts(self.project, body["results"])
-        body["results"] = [
-            entity_payload(e, total_memories=counts.get((e.kind, e.name), 0))
-            for e in body["results"]
-        ]
         body.update({f"total_{kind}s": totals.get(kind, 0) for kind in Entity.Kind.values})
         return Response(body)
 
@@ -99,11 +74,11 @@ class EntityByNameView(ProjectAPIView):
     """GET / DELETE /v2/entities/{type}/{name}/ (name = the id used on memories)."""
 
     def get(self, request, kind, name):
-        entity = services.get_entity(self.project, _kind(kind), name)
-        counts = memory_counts(self.project, [entity])
-        return Response(
-            [entity_payload(entity, total_memories=counts.get((entity.kind, entity.name), 0))]
+        services.get_entity(self.project, _kind(kind), name)
+        entity = listing.entity_list(self.project, cap=settings.MEMDASH_COUNT_CAP).get(
+            kind=kind, name=name
         )
+        return Response([entity_payload(entity)])
 
     def delete(self, request, kind, name):
         entity = services.get_entity(self.project, _kind(kind), name)

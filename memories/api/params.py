@@ -1,4 +1,5 @@
-"""How each API era turns request parameters into one filter of the filter language.
+"""How each API era turns request parameters into one filter of the filter language (a dict,
+built with memories.filters like the dashboard's, and listed by memories.listing).
 
 - /v1/ and /v2/ (the seed documents): entity ids may come top-level or in `filters`, and naming
   some entity fields implies the others are NULL ("implicit null scoping").
@@ -12,61 +13,55 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Q
-
 from core.errors import InvalidRequest
 from core.text import json_problem, quoted, strict_loads
-from memories.filters import ENTITY_FIELDS, FilterError, compile_filters
+from memories.filters import ENTITY_FIELDS, FilterError, all_of, compile_filters, conditions
 
 ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"
 
 
-def param_filters(params: Mapping[str, Any], *, entities: bool) -> list[dict]:
+def param_filters(params: Mapping[str, Any], *, entities: bool) -> list[dict[str, Any]]:
     """Filter conditions from legacy top-level parameters (query string or JSON body)."""
-    parts: list[dict] = []
-    if entities:
-        for name in ENTITY_FIELDS:
-            value = params.get(name)
-            if value not in (None, ""):
-                parts.append({name: value})
+
+    def given(name: str) -> Any:
+        value = params.get(name)
+        return None if value in (None, "") else value
+
     categories = params.get("categories")
-    if categories not in (None, "", []):
-        if isinstance(categories, str):
-            categories = [c.strip() for c in categories.split(",") if c.strip()]
-        parts.append({"categories": {"in": categories}})
-    metadata = params.get("metadata")
-    if metadata not in (None, "", {}):
-        if isinstance(metadata, str):
-            try:
-                metadata = strict_loads(metadata)
-            except (ValueError, RecursionError) as exc:
-                raise InvalidRequest("metadata must be a JSON object") from exc
+    if isinstance(categories, str):
+        categories = [c.strip() for c in categories.split(",") if c.strip()]
+    metadata = given("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = strict_loads(metadata)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidRequest("metadata must be a JSON object") from exc
+    if metadata is not None:
         problem = json_problem(metadata, root="metadata")
         if problem:
             raise InvalidRequest(problem)
-        parts.append({"metadata": metadata})
-    keywords = params.get("keywords")
-    if keywords not in (None, ""):
-        if not isinstance(keywords, str):
-            raise InvalidRequest("keywords must be a string")
-        parts.append({"keywords": {"icontains": keywords}})
-    for name, op in (("start_date", "gte"), ("end_date", "lte")):
-        value = params.get(name)
-        if value not in (None, ""):
-            parts.append({"created_at": {op: value}})
-    return parts
+    keywords = given("keywords")
+    if keywords is not None and not isinstance(keywords, str):
+        raise InvalidRequest("keywords must be a string")
+    ids = {name: [given(name)] for name in ENTITY_FIELDS if given(name) is not None}
+    return conditions(
+        entities=ids if entities else None,
+        categories=None if categories in (None, "", []) else categories,
+        metadata=[] if metadata in (None, {}) else [metadata],
+        created_from=given("start_date"),
+        created_to=given("end_date"),
+        keywords=keywords,
+    )
 
 
-def combine(filters: Any, parts: list[dict]) -> dict:
+def combine(filters: Any, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A request's `filters` (a JSON object, if given) AND-ed with its parameters' conditions."""
     if filters is not None and not isinstance(filters, dict):
         raise FilterError("filters must be a JSON object")
-    nodes = ([filters] if filters else []) + parts
-    if not nodes:
-        return {}
-    return nodes[0] if len(nodes) == 1 else {"AND": nodes}
+    return all_of(filters, *parts)
 
 
-def legacy_q(params: Mapping[str, Any], *, require_entity: bool) -> Q:
+def legacy_filter(params: Mapping[str, Any], *, require_entity: bool) -> dict[str, Any]:
     """/v1/ and /v2/ reads: top-level params plus `filters`, with null scoping.
 
     Where the seed docs filter by metadata alone (`require_entity=False`), some condition is
@@ -81,10 +76,10 @@ def legacy_q(params: Mapping[str, Any], *, require_entity: bool) -> Q:
     compiled = compile_filters(combined)
     if require_entity and not compiled.entity_fields:
         raise InvalidRequest(ENTITY_REQUIRED)
-    return compiled.with_null_scoping()
+    return all_of(combined, compiled.null_conditions())
 
 
-def current_q(params: Mapping[str, Any]) -> Q:
+def current_filter(params: Mapping[str, Any]) -> dict[str, Any]:
     """/v3/ reads: entity ids only inside `filters`, at least one positively scoped."""
     top_level = [name for name in ENTITY_FIELDS if params.get(name) not in (None, "")]
     if top_level:
@@ -97,13 +92,13 @@ def current_q(params: Mapping[str, Any]) -> Q:
         raise InvalidRequest(
             'filters is required and must name at least one entity, e.g. {"user_id": "alex"}.'
         )
-    compiled = compile_filters(combine(filters, param_filters(params, entities=False)))
-    if not compiled.positively_scoped:
+    combined = combine(filters, param_filters(params, entities=False))
+    if not compile_filters(combined).positively_scoped:
         raise InvalidRequest(
             "filters must scope to at least one of user_id, agent_id, app_id or run_id "
             '(use "*" for any value, e.g. {"user_id": "*"}).'
         )
-    return compiled.q
+    return combined
 
 
 def flag(value: Any, name: str, *, default: bool = False) -> bool:
@@ -160,9 +155,9 @@ def delete_filters(query: Mapping[str, Any]) -> dict:
         raise InvalidRequest(
             "At least one filter is required: user_id, agent_id, app_id or run_id."
         )
-    parts: list[dict] = [{name: value} for name, value in ids.items()]
+    parts = conditions(entities={name: [value] for name, value in ids.items()})
     parts += param_filters({"metadata": query.get("metadata")}, entities=False)
-    filters = combine(None, parts)
+    filters = all_of(*parts)
     compile_filters(filters)  # validate now, not in the worker
     return filters
 

@@ -7,15 +7,15 @@ belongs to decides its scoping rules and response shapes (see memories.api.param
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Q
 from rest_framework.response import Response
 
 from core.api.pagination import paginate, parse_positive_int
 from core.errors import InvalidRequest, NotFound
 from core.text import quoted
-from memories import services
+from memories import listing, services
 from memories.api import params
 from memories.api.serializers import (
     AddRequest,
@@ -26,11 +26,11 @@ from memories.api.serializers import (
     history_payload,
     memory_payload,
 )
-from memories.filters import compile_filters
 from memories.models import Event, Memory, MemoryHistory
+from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
 from tenancy.api.base import ProjectAPIView
-from tenancy.models import Role
+from tenancy.models import Project, Role
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -116,17 +116,11 @@ class MemoriesV1View(AddMixin):
         if query.get("version") == "v2":
             # The seed's curl examples send a JSON body with `filters` on this GET.
             data = {**self.body(), **{k: v for k, v in query.items() if k not in ("version",)}}
-            q = params.legacy_q(data, require_entity=False)
+            filters = params.legacy_filter(data, require_entity=False)
         else:
             data = query
-            q = params.legacy_q(query, require_entity=True)
-        memories = (
-            Memory.objects.for_project(self.project)
-            .visible(show_expired=params.flag(data.get("show_expired"), "show_expired"))
-            .matching(q)
-            .newest_first()
-            .without_vectors()
-        )
+            filters = params.legacy_filter(query, require_entity=True)
+        memories = listed(self.project, filters, data)
         fields = params.field_list(data.get("fields"))
         if query.get("page") and query.get("page_size"):
             return Response(_page(request, memories, query, fields=fields))
@@ -137,7 +131,7 @@ class MemoriesV1View(AddMixin):
 
     def delete(self, request):
         filters = params.delete_filters(request.query_params)
-        memories = Memory.objects.for_project(self.project).matching(compile_filters(filters).q)
+        memories = listing.matching(self.project, filters)
         event = services.delete_or_schedule(
             self.project, memories, actor=self.actor, payload={"filters": filters}
         )
@@ -175,6 +169,12 @@ class AddV3View(AddMixin):
 # --- list ------------------------------------------------------------------------------------------
 
 
+def listed(project: Project, filters: dict[str, Any], source: Mapping[str, Any]) -> MemoryQuerySet:
+    """The list a read asks for: `filters`, and expired memories only with `show_expired`."""
+    show_expired = params.flag(source.get("show_expired"), "show_expired")
+    return listing.memory_list(project, listing.visible(filters, show_expired=show_expired))
+
+
 def _page(request, memories, source, *, fields=None) -> dict:
     page = parse_positive_int(source.get("page"), "page", default=1)
     page_size = parse_positive_int(
@@ -197,13 +197,7 @@ class ListV2View(ProjectAPIView):
 
     def post(self, request):
         data = {**self.body(), **request.query_params.dict()}
-        memories = (
-            Memory.objects.for_project(self.project)
-            .visible(show_expired=params.flag(data.get("show_expired"), "show_expired"))
-            .matching(params.legacy_q(data, require_entity=False))
-            .newest_first()
-            .without_vectors()
-        )
+        memories = listed(self.project, params.legacy_filter(data, require_entity=False), data)
         fields = params.field_list(data.get("fields"))
         if data.get("page") and data.get("page_size"):
             return Response(_page(request, memories, data, fields=fields))
@@ -218,13 +212,7 @@ class ListV3View(ProjectAPIView):
     def post(self, request):
         body = self.body()
         source = {**body, **request.query_params.dict()}
-        memories = (
-            Memory.objects.for_project(self.project)
-            .visible(show_expired=params.flag(body.get("show_expired"), "show_expired"))
-            .matching(params.current_q(body))
-            .newest_first()
-            .without_vectors()
-        )
+        memories = listed(self.project, params.current_filter(body), body)
         return Response(
             _page(request, memories, source, fields=params.field_list(body.get("fields")))
         )
@@ -237,7 +225,7 @@ IGNORED_SEARCH_SWITCHES = ("rerank", "filter_memories", "only_metadata_based_sea
 
 
 class SearchMixin:
-    def run_search(self, body: dict, q: Q, *, era: str) -> list[dict]:
+    def run_search(self, body: dict[str, Any], filters: dict[str, Any], *, era: str) -> list[dict]:
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise InvalidRequest("query is required and must be a non-empty string")
@@ -254,7 +242,7 @@ class SearchMixin:
         hits = search_memories(
             self.project,
             query=query.strip(),
-            q=q,
+            filters=filters,
             top_k=top_k,
             threshold=threshold,
             show_expired=params.flag(body.get("show_expired"), "show_expired"),
@@ -272,7 +260,7 @@ class SearchV1View(SearchMixin, ProjectAPIView):
 
     def post(self, request):
         body = self.body()
-        results = self.run_search(body, params.legacy_q(body, require_entity=False), era="v1")
+        results = self.run_search(body, params.legacy_filter(body, require_entity=False), era="v1")
         if body.get("output_format") == "v1.1":
             return Response({"results": results, "relations": []})
         if request.query_params.get("version") == "v2":
@@ -288,7 +276,7 @@ class SearchV2View(SearchMixin, ProjectAPIView):
     def post(self, request):
         body = self.body()
         return Response(
-            self.run_search(body, params.legacy_q(body, require_entity=False), era="v2")
+            self.run_search(body, params.legacy_filter(body, require_entity=False), era="v2")
         )
 
 
@@ -299,7 +287,7 @@ class SearchV3View(SearchMixin, ProjectAPIView):
 
     def post(self, request):
         body = self.body()
-        return Response({"results": self.run_search(body, params.current_q(body), era="v3")})
+        return Response({"results": self.run_search(body, params.current_filter(body), era="v3")})
 
 
 # --- one memory ------------------------------------------------------------------------------------
@@ -413,17 +401,13 @@ class EventDetailView(ProjectAPIView):
 class EventListView(ProjectAPIView):
     def get(self, request):
         query = request.query_params
-        events = Event.objects.for_project(self.project)
-        event_type = query.get("event_type") or query.get("type")
-        if event_type:
-            if event_type.upper() not in Event.Type.values:
-                raise InvalidRequest(f"event_type must be one of {', '.join(Event.Type.values)}")
-            events = events.filter(event_type=event_type.upper())
-        if query.get("status"):
-            if query["status"].upper() not in Event.Status.values:
-                raise InvalidRequest(f"status must be one of {', '.join(Event.Status.values)}")
-            events = events.filter(status=query["status"].upper())
-        return Response(_page_events(request, events.order_by("-created_at", "-id"), query))
+        events = listing.event_list(
+            self.project,
+            event_type=query.get("event_type") or query.get("type"),
+            status=query.get("status"),
+            entity=query.get("entity"),
+        )
+        return Response(_page_events(request, events, query))
 
 
 def _page_events(request, events, query) -> dict:

@@ -1,5 +1,7 @@
 """Login, logout, the current project, the switcher and role checks."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -91,7 +93,9 @@ def test_body_carries_the_csrf_header_for_htmx(alice_client):
 def test_htmx_script_is_vendored_htmx_2(alice_client):
     content = alice_client.get("/").content.decode()
     assert '<script src="/static/django_htmx/htmx-2.min.js" defer>' in content
-    assert "cdn" not in content.lower()
+    # Every script is served by memdash itself (the CSRF token is random text, so a plain
+    # search for "cdn" in the page would fail now and then).
+    assert all(src.startswith("/static/") for src in re.findall(r'<script src="([^"]*)"', content))
 
 
 def test_switcher_changes_the_current_project(alice, project, other_project):

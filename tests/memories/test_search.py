@@ -10,12 +10,12 @@ import re
 
 import pytest
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import F, Q
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from pgvector.django import CosineDistance
 
+from bench import corpus, seeding
 from memories import embeddings
-from memories.benchmarking import corpus, seeding
 from memories.models import TEXT_SEARCH_CONFIG, Memory
 from memories.search import MIN_CANDIDATES, search_memories
 
@@ -67,7 +67,7 @@ def test_small_scopes_rank_exactly_like_the_reference(dataset):
     for user in dataset.users:
         scope = Memory.objects.for_project(project).unexpired().filter(user_id=user)
         for query in QUERIES:
-            hits = search_memories(project, query=query, q=Q(user_id=user), top_k=10, threshold=0.1)
+            hits = search_memories(project, query=query, filters={"user_id": user}, top_k=10, threshold=0.1)
             assert results(hits) == reference_search(scope, query, 10, 0.1), query
 
 
@@ -75,7 +75,7 @@ def test_scores_are_in_unit_range_sorted_and_capped_at_top_k(dataset):
     hits = search_memories(
         dataset.project,
         query="Is the user allergic to anything?",
-        q=Q(user_id=dataset.users[0]),
+        filters={"user_id": dataset.users[0]},
         top_k=5,
         threshold=0.0,
     )
@@ -92,7 +92,7 @@ def test_small_scope_search_runs_two_queries_count_and_ranking(dataset, django_a
         search_memories(
             dataset.project,
             query="food allergies",
-            q=Q(user_id=dataset.users[0]),
+            filters={"user_id": dataset.users[0]},
             top_k=10,
             threshold=0.1,
         )
@@ -105,7 +105,7 @@ def test_small_scope_ranking_does_not_read_the_full_text_index(dataset):
         search_memories(
             dataset.project,
             query="user allergies",
-            q=Q(user_id=dataset.users[0]),
+            filters={"user_id": dataset.users[0]},
             top_k=10,
             threshold=0.1,
         )
@@ -126,7 +126,7 @@ def test_large_scopes_rank_through_hnsw_with_keyword_boosts(dataset, large_scope
     hits = search_memories(
         dataset.project,
         query="planning a trip",
-        q=Q(user_id__isnull=False),
+        filters={"user_id": "*"},
         top_k=10,
         threshold=0.0,
     )
@@ -144,7 +144,7 @@ def test_large_scopes_find_a_rare_word_the_embedding_misses(dataset, large_scope
     hits = search_memories(
         dataset.project,
         query="ticket QX-77341 escalated to billing",
-        q=Q(user_id__isnull=False),
+        filters={"user_id": "*"},
         top_k=10,
         threshold=0.0,
     )

@@ -1,0 +1,138 @@
+"""Every list the API and the dashboard show: memories, Events and entities.
+
+A list of memories is a filter of the filter language in (memories.filters builds and compiles
+it; expiry is its `expired` key) and a queryset out: the project's scope, the compiled filter,
+the order its keyset cursors follow, and no vector columns. Both surfaces page, count and
+delete from these querysets, so what one shows is what the other would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from core.errors import InvalidRequest
+from core.text import quoted
+from entities.models import Entity
+from memories.filters import UNEXPIRED, all_of, compile_filters
+from memories.models import SCOPE_FIELDS, Event, Memory
+from memories.querysets import MemoryQuerySet
+from tenancy.models import Project
+
+SORT_KEYS = ("created_at", "updated_at")
+MAX_ENTITY_CHARS = 255
+
+
+# --- memories ----------------------------------------------------------------------------------
+
+
+def visible(filters: dict[str, Any], *, show_expired: bool) -> dict[str, Any]:
+    """`filters` as a list applies it: expired memories are left out unless asked for."""
+    return filters if show_expired else all_of(filters, UNEXPIRED)
+
+
+def matching(project: Project, filters: dict[str, Any] | None) -> MemoryQuerySet:
+    """The project's memories that `filters` matches (unordered, every column)."""
+    return Memory.objects.for_project(project).filter(compile_filters(filters).q)
+
+
+def memory_list(
+    project: Project, filters: dict[str, Any] | None, *, order_key: str = "created_at"
+) -> MemoryQuerySet:
+    """A list of memories as pages show it: newest first by `order_key` (then id, the order
+    of keyset cursors, served by the scope indexes), without the vector columns."""
+    if order_key not in SORT_KEYS:
+        raise ValueError(f"lists are ordered by one of {SORT_KEYS}, not {order_key!r}")
+    return matching(project, filters).order_by(f"-{order_key}", "-id").without_vectors()
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def event_list(
+    project: Project,
+    *,
+    event_type: str | None = None,
+    status: str | None = None,
+    entity: str | None = None,
+) -> QuerySet[Event]:
+    """The project's Events, newest first, of a type, a status and about an entity (any kind).
+
+    Values are case-insensitive for type and status; empty ones are ignored; anything else
+    unknown is an InvalidRequest naming the allowed values.
+    """
+    events = Event.objects.for_project(project)
+    if event_type:
+        if event_type.upper() not in Event.Type.values:
+            raise InvalidRequest(
+                f"event_type must be one of {', '.join(Event.Type.values)}, got {quoted(event_type)}"
+            )
+        events = events.filter(event_type=event_type.upper())
+    if status:
+        if status.upper() not in Event.Status.values:
+            raise InvalidRequest(
+                f"status must be one of {', '.join(Event.Status.values)}, got {quoted(status)}"
+            )
+        events = events.filter(status=status.upper())
+    if entity:
+        if len(entity) > MAX_ENTITY_CHARS:
+            raise InvalidRequest(f"entity has {len(entity)} characters; at most 255")
+        # Events record the entities they are about in `metadata` (GIN-indexed), whatever
+        # their type (memories.events.named_entities).
+        about = Q()
+        for field in SCOPE_FIELDS:
+            about |= Q(metadata__contains={field: entity})
+        events = events.filter(about)
+    return events.order_by("-created_at", "-id")
+
+
+# --- entities ----------------------------------------------------------------------------------
+
+
+class _CappedCount(models.Subquery):
+    """COUNT(*) over a LIMITed subquery: stops reading at the limit."""
+
+    template = "(SELECT count(*) FROM (%(subquery)s) _capped)"
+    output_field = models.IntegerField()
+
+
+def entity_list(
+    project: Project, *, kind: str | None = None, name_contains: str | None = None, cap: int
+) -> QuerySet[Entity]:
+    """The project's entities, most recently active first, each with `memory_count`: its
+    memories counted up to `cap` + 1 (a count above `cap` means "more than cap").
+
+    The count is one correlated subquery per row, over the scope's btree
+    (project, <kind>_id, ...); CASE evaluates only the branch of the row's kind.
+    """
+    entities = Entity.objects.for_project(project).of_kind(kind).named_like(name_contains)
+    branches = []
+    for entity_kind in Entity.Kind.values:
+        rows = (
+            Memory.objects.filter(
+                project=models.OuterRef("project_id"),
+                **{f"{entity_kind}_id": models.OuterRef("name")},
+            )
+            .order_by()
+            .values("id")[: cap + 1]
+        )
+        branches.append(models.When(kind=entity_kind, then=_CappedCount(rows)))
+    counted = entities.annotate(
+        memory_count=models.Case(
+            *branches, default=models.Value(0), output_field=models.IntegerField()
+        )
+    )
+    return counted.order_by("-updated_at", "-id")
+
+
+def entity_totals(project: Project) -> dict[str, int]:
+    """How many entities of each kind the project has."""
+    rows = (
+        Entity.objects.for_project(project)
+        .values_list("kind")
+        .annotate(n=models.Count("id"))
+        .order_by()
+    )
+    return dict(rows)
