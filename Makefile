@@ -1,4 +1,5 @@
 # memdash: `make run` starts everything, `make test` runs every check. Both set themselves up.
+# `make check` is the fast loop: lint, types and the tests that need no browser and no SDK.
 PY ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -6,15 +7,20 @@ UV := $(VENV)/bin/uv
 PORT ?= 8000
 SDK := .sdk
 SDK_PY := $(SDK)/py-mem0-1.0.11
+# The Python sources lint and type checks look at (not the SDKs' and browsers' own trees).
+SOURCES := memdash core tenancy entities memories bench testkit tests manage.py
+TEMPLATES := $(shell find templates -name '*.html')
+TYPED := memdash core tenancy entities memories bench testkit manage.py
 
-.PHONY: install sdk browsers run worker test lint bench clean-db
+.PHONY: install sdk browsers run worker test check lint types bench locks clean-db
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+# The development lock: the runtime lock's pins plus the test, lint and type tools (both hashed).
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check uv==0.13.9
-	$(UV) pip sync -q --python $(PYTHON) requirements.lock
+	$(UV) pip sync -q --require-hashes --python $(PYTHON) requirements-dev.lock
 	touch $@
 
 # The official clients the compatibility tests drive: mem0ai 1.0.11 (seed era) in its own
@@ -37,17 +43,36 @@ run: install
 	$(PYTHON) manage.py setup_demo --port $(PORT)
 	PORT=$(PORT) bash scripts/run.sh
 
+# One Celery worker of its own (`make run` already starts one, with beat).
+worker: install
+	$(VENV)/bin/celery -A memdash worker --loglevel INFO --concurrency $${CELERY_CONCURRENCY:-2}
+
 lint: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
+	$(VENV)/bin/djade --target-version 5.2 --check $(TEMPLATES)
 	$(PYTHON) manage.py makemigrations --check --dry-run
 
-test: install sdk browsers lint
+types: install
+	$(VENV)/bin/mypy $(TYPED)
+
+check: lint types
+	$(VENV)/bin/pytest -m "not sdk and not browser" $(PYTEST_ARGS)
+
+test: install sdk browsers lint types
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py benchmark $(BENCH_ARGS)
+
+# Re-pin both locks from pyproject.toml, keeping every version the current locks hold.
+locks: install
+	$(UV) pip compile -q pyproject.toml -o requirements.lock --generate-hashes \
+		--python-version 3.11 -c requirements.lock --custom-compile-command "make locks"
+	$(UV) pip compile -q pyproject.toml --extra dev -o requirements-dev.lock --generate-hashes \
+		--python-version 3.11 -c requirements.lock -c requirements-dev.lock \
+		--custom-compile-command "make locks"
 
 # Stop the embedded PostgreSQL if a killed process left it running.
 clean-db: install

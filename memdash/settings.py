@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "tenancy",
     "entities",
     "memories",
+    "bench",
 ]
 
 MIDDLEWARE = [

@@ -93,7 +93,7 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    role = models.CharField(max_length=10, choices=Role, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -131,7 +131,7 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     prefix = models.CharField(max_length=20, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    role = models.CharField(max_length=10, choices=Role, default=Role.EDITOR)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -174,7 +174,7 @@ def add_verbatim(client: APIClient, messages, **ids) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def fake_llm_server():
-    from tests.fakes.llm import FakeLLM
+    from testkit.llm import FakeLLM
 
     server = FakeLLM().start()
     yield server
@@ -197,7 +197,7 @@ def fake_llm(fake_llm_server, settings):
 @pytest.fixture(scope="session")
 def redis_worker(fake_llm_server, django_db_setup, django_db_blocker):
     """A Celery worker on Redis, shared by the tests of asynchronous flows."""
-    from tests.workers import REDIS_URL, Worker
+    from testkit.workers import REDIS_URL, Worker
 
     worker = Worker(broker=REDIS_URL, llm_base_url=fake_llm_server.base_url).start()
     yield worker
@@ -207,7 +207,7 @@ def redis_worker(fake_llm_server, django_db_setup, django_db_blocker):
 @pytest.fixture
 def on_redis(redis_worker, fake_llm, live_server, transactional_db):
     """Enqueue through the shared Redis worker's broker; the app is served by `live_server`."""
-    from tests.workers import use_broker
+    from testkit.workers import use_broker
 
     with use_broker(redis_worker.broker):
         yield redis_worker

@@ -14,7 +14,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("memories:bulk_delete")
 
 
-
 @pytest.fixture
 def world(project, other_project):
     remember(project, "alex likes tea", "alex likes jazz", user_id="alex")

@@ -12,7 +12,7 @@ import pytest
 
 from memories.models import Event, Memory, MemoryHistory
 from tenancy.services import create_api_key, get_or_create_project
-from tests.workers import Worker, database_broker_url, use_broker, wait_for
+from testkit.workers import Worker, database_broker_url, use_broker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -311,7 +311,7 @@ def test_the_database_broker_runs_the_pipeline_too(fake_llm, api_http, fake_llm_
 
 
 def test_an_event_whose_worker_was_killed_is_recovered(fake_llm, api_http, fake_llm_server):
-    from tests.workers import REDIS_URL
+    from testkit.workers import REDIS_URL
 
     # A Redis database of its own: the shared test worker must not pick up the recovery task
     # the new worker sends (it would judge staleness by its own, default threshold).

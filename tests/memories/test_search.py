@@ -67,7 +67,9 @@ def test_small_scopes_rank_exactly_like_the_reference(dataset):
     for user in dataset.users:
         scope = Memory.objects.for_project(project).unexpired().filter(user_id=user)
         for query in QUERIES:
-            hits = search_memories(project, query=query, filters={"user_id": user}, top_k=10, threshold=0.1)
+            hits = search_memories(
+                project, query=query, filters={"user_id": user}, top_k=10, threshold=0.1
+            )
             assert results(hits) == reference_search(scope, query, 10, 0.1), query
 
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tenancy.services import create_api_key, get_or_create_project
-from tests.workers import wait_for
+from testkit.workers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sdk]
 

@@ -6,8 +6,8 @@
 import httpx
 import pytest
 
+from testkit.workers import wait_for
 from tests.sdk.conftest import call
-from tests.workers import wait_for
 
 pytestmark = [pytest.mark.sdk, pytest.mark.django_db(transaction=True)]
 

@@ -1,9 +1,14 @@
+"""The API benchmark: seed (or reuse) bench-<N>, time every read and write path, report."""
+
+from __future__ import annotations
+
 import json
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memories.benchmarking import measuring, report, seeding
+from bench import measuring, report, seeding
 
 
 class Command(BaseCommand):
@@ -12,7 +17,7 @@ class Command(BaseCommand):
         "measure search, list, get, history, add and delete. Development databases only."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--memories", type=int, default=100_000, help="memories to seed")
         parser.add_argument("--users", type=int, help="users to spread them over (memories/100)")
         parser.add_argument("--iterations", type=int, default=200, help="calls per latency")
@@ -33,15 +38,17 @@ class Command(BaseCommand):
             default=",".join(measuring.GROUPS),
             help=f"comma-separated groups to run ({', '.join(measuring.GROUPS)})",
         )
-        parser.add_argument("--pool", type=int, default=4000, help="distinct embedded facts")
-        parser.add_argument("--seed", type=int, default=42, help="random seed")
+        parser.add_argument(
+            "--pool", type=int, default=seeding.DEFAULT_POOL, help="distinct embedded facts"
+        )
+        parser.add_argument("--seed", type=int, default=seeding.DEFAULT_SEED, help="random seed")
         parser.add_argument("--reseed", action="store_true", help="seed again even if present")
         parser.add_argument(
             "--keep-others", action="store_true", help="keep benchmark projects of other sizes"
         )
         parser.add_argument("--json", dest="json_path", help="also write the results here")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         groups = tuple(g.strip() for g in opts["only"].split(",") if g.strip())
         unknown = set(groups) - set(measuring.GROUPS)
         if unknown or opts["memories"] < 100:
@@ -51,7 +58,7 @@ class Command(BaseCommand):
         log = self.stderr.write if opts["verbosity"] >= 1 else lambda message: None
         dataset = seeding.prepare(
             memories=opts["memories"],
-            users=opts["users"] or max(1, opts["memories"] // 100),
+            users=opts["users"] or seeding.default_users(opts["memories"]),
             pool=opts["pool"],
             seed=opts["seed"],
             reseed=opts["reseed"],

@@ -32,21 +32,3 @@ def test_add_member_creates_the_user_and_sets_the_role():
         "add_member", "sam", "--project", "p1", "--org", "O", "--role", "admin", stdout=StringIO()
     )
     assert Membership.objects.get(user=user).role == "admin"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_benchmark_dashboard_seeds_and_reports_every_case():
-    from memories.models import Memory
-
-    out = StringIO()
-    call_command("benchmark_dashboard", memories=300, requests=1, stdout=out)
-    report = out.getvalue()
-    assert Memory.objects.count() == 300
-    for case in (
-        "no filter (newest)",
-        "metadata source=email",
-        "semantic search, one user",
-        "6th page",
-    ):
-        assert case in report
-    assert "300 memories" in report

@@ -7,8 +7,8 @@ import platform
 
 from django.db import connection
 
-from memories.benchmarking.measuring import Result
-from memories.benchmarking.seeding import Dataset
+from bench.measuring import Result
+from bench.seeding import Dataset
 from memories.models import Memory, MemoryHistory
 
 

@@ -1,5 +1,8 @@
 """A scripted, OpenAI-compatible chat server on loopback: the only fake in the test suite.
 
+The pipeline benchmark (bench's `benchmark_pipeline`) runs on it too, as an LLM that answers
+instantly.
+
 memdash's real `openai` client talks to it over HTTP exactly as to a provider. Tests script
 replies per pipeline step, recognised by the `# Task:` line each system prompt starts with:
 

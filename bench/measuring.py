@@ -23,11 +23,11 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from bench import corpus
+from bench.seeding import Dataset, Generator, Log, vacuum
 from memories import embeddings, services
 from memories.api.views import DEFAULT_PAGE_SIZE
 from memories.attribution import Message, Scope
-from memories.benchmarking import corpus
-from memories.benchmarking.seeding import Dataset, Generator, Log, vacuum
 from memories.models import Event, Memory, MemoryHistory
 from tenancy.models import ApiKey, Role
 from tenancy.services import create_api_key

@@ -2,24 +2,35 @@
 
 Reports, per add: pipeline overhead (wall time minus time inside LLM calls) p50/p95, LLM calls
 and tokens; and asynchronous throughput (adds/s through Celery) with 1 and 2 workers.
-Uses the test suite's scripted OpenAI-compatible server (tests/fakes/llm.py), so run it from a
-checkout.
+Uses the scripted OpenAI-compatible server and the Celery worker processes of testkit/, shared
+with the test suite, so run it from a checkout. Settings it changes (the LLM provider, the queue)
+are restored when it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
+from django.test.utils import override_settings
 
-from memories import llm, pipeline, services
+from bench.measuring import percentile
+from memdash.celery import app
+from memories import llm, pipeline, services, tasks
 from memories.attribution import Message, Scope
 from memories.models import Event, Memory
+from tenancy.models import Project
 from tenancy.services import get_or_create_project
+from testkit.llm import FakeLLM
+from testkit.workers import REDIS_URL, Worker, use_broker
 
 FOODS = [
     "sushi",
@@ -59,15 +70,10 @@ def facts_for(prompt: str) -> dict:
     }
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 class Command(BaseCommand):
     help = "Benchmark the extraction pipeline (overhead per add, async throughput) with an instant fake LLM."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--adds", type=int, default=200, help="inline adds for the overhead figures"
         )
@@ -78,7 +84,9 @@ class Command(BaseCommand):
             "--users", type=int, default=20, help="distinct users the adds spread over"
         )
         parser.add_argument(
-            "--workers", default="1,2", help="worker counts to measure throughput with"
+            "--workers",
+            default="1,2",
+            help='worker counts to measure throughput with ("" for none: inline figures only)',
         )
         parser.add_argument(
             "--broker",
@@ -89,9 +97,17 @@ class Command(BaseCommand):
             "--json", dest="json_path", default="", help="also write the figures to this file"
         )
 
-    def handle(self, *args, adds, async_adds, users, workers, broker, json_path, **options):
-        from tests.fakes.llm import FakeLLM
-
+    def handle(
+        self,
+        *args: Any,
+        adds: int,
+        async_adds: int,
+        users: int,
+        workers: str,
+        broker: str,
+        json_path: str,
+        **options: Any,
+    ) -> None:
         fake = FakeLLM().start()
         fake.on("extract facts", reply=facts_for)
         fake.on(
@@ -100,25 +116,30 @@ class Command(BaseCommand):
                 "categories": [["food"] for line in prompt.splitlines() if line[:1].isdigit()]
             },
         )
-        settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = fake.base_url, "bench"
-        settings.MEMDASH_LLM_MAX_RETRIES = 0
-        project = get_or_create_project(
-            f"bench-pipeline-{uuid.uuid4().hex[:6]}", organization="bench"
-        )
-        report = {"inline": self.inline(project, adds, users), "async": []}
-        for count in [int(n) for n in workers.split(",") if n.strip()]:
-            report["async"].append(self.throughput(project, fake, async_adds, users, count, broker))
-        fake.stop()
+        try:
+            with override_settings(
+                OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="bench", MEMDASH_LLM_MAX_RETRIES=0
+            ):
+                project = get_or_create_project(
+                    f"bench-pipeline-{uuid.uuid4().hex[:6]}", organization="bench"
+                )
+                report = {"inline": self.inline(project, adds, users), "async": []}
+                for count in [int(n) for n in workers.split(",") if n.strip()]:
+                    report["async"].append(
+                        self.throughput(project, fake, async_adds, users, count, broker)
+                    )
+        finally:
+            fake.stop()
         self.print_report(report)
         if json_path:
             with open(json_path, "w") as fh:
                 json.dump(report, fh, indent=2)
 
-    def inline(self, project, adds: int, users: int) -> dict:
+    def inline(self, project: Project, adds: int, users: int) -> dict:
         timings, llm_times, calls, tokens = [], [], [], []
         original = llm.chat_json
 
-        def timed_chat(**kwargs):
+        def timed_chat(**kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
                 return original(**kwargs)
@@ -161,42 +182,26 @@ class Command(BaseCommand):
         }
 
     def throughput(
-        self, project, fake, adds: int, users: int, worker_count: int, broker: str
+        self,
+        project: Project,
+        fake: FakeLLM,
+        adds: int,
+        users: int,
+        worker_count: int,
+        broker: str,
     ) -> dict:
-        from memdash.celery import app
-        from memories import tasks
-        from tests.workers import REDIS_URL, Worker, use_broker
-
         broker = broker or (REDIS_URL if _redis_up() else settings.CELERY_BROKER_URL)
         # A queue of its own, so a running `make run` worker does not take these tasks.
-        queue = f"memdash-bench-{uuid.uuid4().hex[:6]}"
-        settings.CELERY_TASK_DEFAULT_QUEUE = app.conf.task_default_queue = queue
-        runners = [
-            Worker(broker=broker, llm_base_url=fake.base_url, concurrency=1).start()
-            for _ in range(worker_count)
-        ]
-        try:
-            with use_broker(broker):
-                app.connection_for_write().ensure_connection(max_retries=3)
-                events = []
-                for i in range(adds):
-                    add = pipeline.AddInput(
-                        messages=[
-                            Message(m["role"], m["content"]) for m in conversation(10_000 + i)
-                        ],
-                        scope=Scope(user_id=f"async-user-{i % users}"),
-                    )
-                    events.append(services.open_add_event(project, add, actor="benchmark"))
-                started = time.perf_counter()
-                for event in events:
-                    tasks.process_add_event.delay(str(event.pk))
-                ids = [e.pk for e in events]
-                while Event.objects.filter(pk__in=ids, status__in=["PENDING", "RUNNING"]).exists():
-                    time.sleep(0.05)
-                elapsed = time.perf_counter() - started
-        finally:
-            for runner in runners:
-                runner.stop()
+        with _default_queue(f"memdash-bench-{uuid.uuid4().hex[:6]}"):
+            runners = [
+                Worker(broker=broker, llm_base_url=fake.base_url, concurrency=1).start()
+                for _ in range(worker_count)
+            ]
+            try:
+                elapsed, ids = self.drain(project, adds, users, broker)
+            finally:
+                for runner in runners:
+                    runner.stop()
         failed = Event.objects.filter(pk__in=ids, status="FAILED").count()
         return {
             "workers": worker_count,
@@ -206,6 +211,29 @@ class Command(BaseCommand):
             "adds_per_second": round(adds / elapsed, 1),
             "failed": failed,
         }
+
+    def drain(self, project: Project, adds: int, users: int, broker: str) -> tuple[float, list]:
+        """Open `adds` PENDING adds, queue them all at once and time until none is left.
+
+        Returns the seconds and the Events' ids. The Events are opened before the clock starts,
+        so the figure is the workers' rate, not the enqueuing's.
+        """
+        with use_broker(broker):
+            app.connection_for_write().ensure_connection(max_retries=3)
+            events = []
+            for i in range(adds):
+                add = pipeline.AddInput(
+                    messages=[Message(m["role"], m["content"]) for m in conversation(10_000 + i)],
+                    scope=Scope(user_id=f"async-user-{i % users}"),
+                )
+                events.append(services.open_add_event(project, add, actor="benchmark"))
+            started = time.perf_counter()
+            for event in events:
+                tasks.process_add_event.delay(str(event.pk))
+            ids = [e.pk for e in events]
+            while Event.objects.filter(pk__in=ids, status__in=["PENDING", "RUNNING"]).exists():
+                time.sleep(0.05)
+            return time.perf_counter() - started, ids
 
     def print_report(self, report: dict) -> None:
         inline = report["inline"]
@@ -231,9 +259,19 @@ class Command(BaseCommand):
             )
 
 
-def _redis_up() -> bool:
-    import socket
+@contextlib.contextmanager
+def _default_queue(name: str) -> Iterator[None]:
+    """Route tasks to queue `name` (workers started inside listen on it), then route back."""
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    try:
+        with override_settings(CELERY_TASK_DEFAULT_QUEUE=name):
+            yield
+    finally:
+        app.conf.task_default_queue = previous
 
+
+def _redis_up() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
             return True

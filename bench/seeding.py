@@ -34,9 +34,9 @@ from django.utils import timezone
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
+from bench import corpus
 from entities.models import Entity
 from memories import embeddings
-from memories.benchmarking import corpus
 from memories.models import EMBEDDING_DIMENSIONS, Event, Memory, MemoryHistory
 from tenancy.models import Project
 from tenancy.services import get_or_create_project
@@ -50,7 +50,16 @@ REBUILD_MIN_ROWS = 50_000
 APPS = {"support-web": 50, "mobile-app": 25, "voice-assistant": 15, "email-bot": 7, "internal": 3}
 SOURCES = ["chat", "email", "import", "voice"]
 ACTOR = "benchmark-seed"
+# The defaults every benchmark command seeds with, so that they share one dataset per size
+# (a project records what it was seeded with and is reseeded when asked for anything else).
+DEFAULT_POOL = 4000
+DEFAULT_SEED = 42
 Log = Callable[[str], None]
+
+
+def default_users(memories: int) -> int:
+    """About 100 memories per user, as the design's 1M memories across 10k users."""
+    return max(1, memories // 100)
 
 
 def project_name(memories: int) -> str:

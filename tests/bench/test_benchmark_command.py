@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from bench import seeding
 from entities.models import Entity
-from memories.benchmarking import seeding
 from memories.models import Event, Memory, MemoryHistory
 from tenancy.models import Project
 

@@ -1,4 +1,4 @@
-"""Real Celery workers for the tests of asynchronous flows.
+"""Real Celery workers for the tests of asynchronous flows and the pipeline benchmark.
 
 A worker is a separate `celery -A memdash worker` process, attached to the test database (via
 MEMDASH_DB_NAME) and to a real broker: Redis on 127.0.0.1:6379, or the zero-setup database
@@ -24,6 +24,7 @@ from django.db import connection
 
 from memdash.celery import app
 
+# The checkout (testkit/ sits at its top), where `celery -A memdash` finds the project.
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = Path(sys.executable).parent / "celery"
 REDIS_URL = os.environ.get("MEMDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -1,1 +1,0 @@
-"""The `benchmark` management command's seeding, measurements and report."""
