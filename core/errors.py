@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -21,9 +21,9 @@ from core.middleware import API_PREFIXES
 class MemdashError(Exception):
     """A request memdash refuses, with a message meant for the caller."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
@@ -76,13 +76,13 @@ class EmbeddingError(UpstreamUnavailable):
 class FilterError(MemdashError, ValueError):
     """A filter the filter language does not accept. The message says which key and why."""
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         # The API answers with this; forms and other callers show the bare message.
         self.detail = f"Invalid filters: {detail}"
 
 
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, MemdashError):
         return Response({"detail": exc.detail}, status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
@@ -94,7 +94,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         clearer = exceptions.NotAuthenticated(
             "Authentication credentials were not provided. Send 'Authorization: Token <your API key>'."
         )
-        clearer.auth_header = getattr(exc, "auth_header", None)
+        # DRF's exception handler reads this attribute to send WWW-Authenticate.
+        clearer.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
         exc = clearer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
@@ -130,7 +131,7 @@ def _flatten(detail: Any, prefix: str = "") -> str:
     return f"{label}: {detail}" if label else str(detail)
 
 
-def not_found(request, exception=None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 for paths no URL matches: JSON under the API prefixes, Django's page elsewhere."""
     if request.path_info.lower().startswith(API_PREFIXES):
         return JsonResponse({"detail": f"No API endpoint at {request.path_info}."}, status=404)
@@ -139,7 +140,7 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     if request.path_info.lower().startswith(API_PREFIXES):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     from django.views.defaults import server_error as html_server_error

@@ -19,6 +19,8 @@ vary_on_htmx = vary_on_headers("HX-Request", "HX-Target", "HX-History-Restore-Re
 
 
 class HtmxHttpRequest(HttpRequest):
+    """A request that django-htmx's middleware has given its `htmx` details (every request)."""
+
     htmx: HtmxDetails
 
 
@@ -29,11 +31,11 @@ def is_partial(request: HttpRequest) -> bool:
     `HX-Request: true` after a history cache miss) must get the full page, or the back button
     shows a bare fragment.
     """
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def template_for(request: HttpRequest, template: str, partials: tuple[str, ...]) -> str:
+def template_for(request: HtmxHttpRequest, template: str, partials: tuple[str, ...]) -> str:
     """The page, or its inline partial named like the element htmx targets (HX-Target).
 
     Partial name = DOM id = hx-target, so the id htmx sends picks the fragment; a target the

@@ -31,7 +31,7 @@ class KeysetPage:
     corresponding end of the list.
     """
 
-    rows: list
+    rows: list[Any]
     older: str | None
     newer: str | None
 
@@ -57,7 +57,7 @@ def decode_cursor(token: str, model: type[models.Model]) -> tuple[dt.datetime, A
 
 
 def keyset_page(
-    queryset: models.QuerySet,
+    queryset: models.QuerySet[Any],
     *,
     key: str,
     size: int,
@@ -109,7 +109,7 @@ def cursor_of(row: models.Model, key: str) -> str:
     return encode_cursor(getattr(row, key), row.pk)
 
 
-def capped_count(queryset: models.QuerySet, cap: int) -> tuple[int, bool]:
+def capped_count(queryset: models.QuerySet[Any], cap: int) -> tuple[int, bool]:
     """Rows of `queryset`, counted no further than `cap`: (count, whether more rows match).
 
     COUNT over a LIMITed subquery stops reading at the limit, so a count never costs more
@@ -119,7 +119,7 @@ def capped_count(queryset: models.QuerySet, cap: int) -> tuple[int, bool]:
     return (cap, True) if counted > cap else (counted, False)
 
 
-def planner_estimate(queryset: models.QuerySet) -> int:
+def planner_estimate(queryset: models.QuerySet[Any]) -> int:
     """PostgreSQL's estimate of how many rows `queryset` returns (EXPLAIN, nothing is read).
 
     Instant at any size; accurate for plain scopes, rough for selective JSON or text filters.

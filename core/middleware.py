@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import parse_header_parameters
@@ -20,7 +22,7 @@ _SLASHES = re.compile(r"/{2,}")
 
 
 class NormalizeApiPathMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -42,7 +44,7 @@ class RejectUnreadableRequestMiddleware:
       would decode the query string and bodies with it, and fail or inflate them.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -68,7 +70,7 @@ def _refuse(request: HttpRequest, detail: str) -> HttpResponse:
     return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
 
 
-def refuse_unreadable_charsets(app):
+def refuse_unreadable_charsets(app: WSGIApplication) -> WSGIApplication:
     """WSGI wrapper: a 400 for a declared charset that is no text encoding (`charset=zlib`).
 
     When the URL has a query string, Django decodes it with that charset while it builds the
@@ -76,7 +78,7 @@ def refuse_unreadable_charsets(app):
     case, and the request would end as a 500. memdash.wsgi wraps the application in this.
     """
 
-    def checked(environ, start_response):
+    def checked(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
         charset = params.get("charset")
         if charset and not readable_charset(charset):

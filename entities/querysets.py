@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 
+from tenancy.models import Project
 
-class EntityQuerySet(models.QuerySet):
-    def for_project(self, project) -> EntityQuerySet:
+if TYPE_CHECKING:
+    from entities.models import Entity
+
+
+class EntityQuerySet(models.QuerySet["Entity"]):
+    def for_project(self, project: Project) -> EntityQuerySet:
         """Entities of one project: the only way views reach entities."""
         return self.filter(project=project)
 

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from core.errors import NotFound
 from entities.models import Entity
+from tenancy.models import Project
 
 
 def touch_entities(
-    project, scopes: Iterable[dict[str, str | None]], *, at: dt.datetime | None = None
+    project: Project, scopes: Iterable[dict[str, str | None]], *, at: dt.datetime | None = None
 ) -> None:
     """Create missing entities named by `scopes` (dicts of user_id/agent_id/app_id/run_id) and
     mark all of them active at `at`, in one statement."""
@@ -37,7 +38,8 @@ def touch_entities(
     )
 
 
-def get_entity(project, kind: str, name: str) -> Entity:
+def get_entity(project: Project, kind: str, name: str) -> Entity:
+    """The project's entity of `kind` named `name` (NotFound, a 404 on both surfaces, else)."""
     if kind not in Entity.Kind.values:
         raise NotFound(f"Unknown entity type {kind!r}")
     try:

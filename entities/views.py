@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
@@ -53,7 +55,7 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
         query["kind"] = kind
     if search:
         query["q"] = search
-    context = {
+    context: dict[str, Any] = {
         "page": page,
         "kind": kind,
         "search": search,

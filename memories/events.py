@@ -28,7 +28,7 @@ from tenancy.models import Project
 logger = logging.getLogger(__name__)
 
 # The Celery task that runs each kind of asynchronous Event (memories.tasks registers them).
-TASK_FOR_EVENT = {
+TASK_FOR_EVENT: dict[str, str] = {
     Event.Type.ADD: "memories.tasks.process_add_event",
     Event.Type.DELETE: "memories.tasks.process_delete_event",
 }

@@ -181,7 +181,7 @@ class _Compiler:
             )
         q = Q()
         for raw_key, value in node.items():
-            key = CAMEL_CASE_ALIASES.get(raw_key, raw_key)
+            key = CAMEL_CASE_ALIASES.get(raw_key) or raw_key
             q &= self.condition(key, value, depth=depth, negated=negated)
         return q
 
@@ -497,7 +497,7 @@ def _operators(
     return list(ops.items())
 
 
-def _as_list(value: Any, key: str) -> list:
+def _as_list(value: Any, key: str) -> list[Any]:
     if not isinstance(value, list):
         raise FilterError(f"{key} must be a list, got {_type_name(value)}")
     if len(value) > MAX_LIST:

@@ -15,17 +15,18 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from core.errors import FilterError
 from core.pills import Pill, pills
 from core.text import json_problem, strict_loads, unstorable_text
 from memories.filters import (
     ENTITY_FIELDS,
-    FilterError,
     all_of,
     compile_filters,
     conditions,
     exactly,
 )
 from memories.listing import visible
+from memories.models import Memory
 from tenancy.models import Project
 
 MAX_VALUES = 20
@@ -108,7 +109,7 @@ class MemoryFilterForm(forms.Form):
             _split_pair(pair)
         return pairs
 
-    def clean_filters(self) -> dict | None:
+    def clean_filters(self) -> dict[str, Any] | None:
         text = self.cleaned_data["filters"].strip()
         if not text:
             return None
@@ -117,8 +118,9 @@ class MemoryFilterForm(forms.Form):
             raise forms.ValidationError("must be a JSON object, as in the API's `filters`")
         return value or None
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         field, value = data.get("add_field"), (data.get("add_value") or "").strip()
         if field and value and field in self.fields:
             if field == "meta":
@@ -294,7 +296,7 @@ class MemoryEditForm(forms.Form):
         return value
 
     @classmethod
-    def for_memory(cls, memory) -> MemoryEditForm:
+    def for_memory(cls, memory: Memory) -> MemoryEditForm:
         return cls(
             initial={
                 "memory": memory.memory,
@@ -305,7 +307,7 @@ class MemoryEditForm(forms.Form):
             }
         )
 
-    def changes(self, memory) -> dict[str, Any]:
+    def changes(self, memory: Memory) -> dict[str, Any]:
         """Only the fields that differ, so the history row and Event name what really changed."""
         data = self.cleaned_data
         changed: dict[str, Any] = {}

@@ -85,4 +85,5 @@ def delete_with_history(
     """
     with connection.cursor() as cursor:
         cursor.execute(statement, [*ids_params, actor, event.pk, at])
-        return cursor.fetchall()
+        deleted: list[tuple[uuid.UUID, str]] = cursor.fetchall()
+    return deleted

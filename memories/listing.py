@@ -8,7 +8,7 @@ delete from these querysets, so what one shows is what the other would.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -20,6 +20,16 @@ from memories.filters import UNEXPIRED, all_of, compile_filters
 from memories.models import SCOPE_FIELDS, Event, Memory
 from memories.querysets import MemoryQuerySet
 from tenancy.models import Project
+
+if TYPE_CHECKING:
+    # Type checkers only: django-stubs-ext is a development dependency.
+    from django_stubs_ext import WithAnnotations
+
+    class MemoryCount(TypedDict):
+        memory_count: int
+
+    # An entity of entity_list, with its memory count.
+    CountedEntity = WithAnnotations[Entity, MemoryCount]
 
 SORT_KEYS = ("created_at", "updated_at")
 MAX_ENTITY_CHARS = 255
@@ -100,7 +110,7 @@ class _CappedCount(models.Subquery):
 
 def entity_list(
     project: Project, *, kind: str | None = None, name_contains: str | None = None, cap: int
-) -> QuerySet[Entity]:
+) -> QuerySet[CountedEntity]:
     """The project's entities, most recently active first, each with `memory_count`: its
     memories counted up to `cap` + 1 (a count above `cap` means "more than cap").
 
@@ -124,7 +134,8 @@ def entity_list(
             *branches, default=models.Value(0), output_field=models.IntegerField()
         )
     )
-    return counted.order_by("-updated_at", "-id")
+    # The Django plugin types the annotation with a TypedDict of its own making; same shape.
+    return cast("QuerySet[CountedEntity]", counted.order_by("-updated_at", "-id"))
 
 
 def entity_totals(project: Project) -> dict[str, int]:

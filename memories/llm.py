@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import openai
 from django.conf import settings
 
 from core.errors import InferenceUnavailable
@@ -66,8 +67,7 @@ _clients: dict[tuple, Any] = {}
 _lock = threading.Lock()
 
 
-def _client():
-    import openai
+def _client() -> openai.OpenAI:
 
     key = (
         settings.OPENAI_API_KEY,
@@ -89,8 +89,6 @@ def _client():
 
 def chat_json(*, task: str, system: str, user: str, usage: Usage) -> dict:
     """One JSON-mode chat completion; returns the parsed object."""
-    import openai
-
     require_configured()
     try:
         response = _client().chat.completions.create(

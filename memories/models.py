@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
@@ -19,6 +20,10 @@ EMBEDDING_DIMENSIONS = 384
 SCOPE_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 # Text-search configuration of the generated keyword column; changing it needs a migration.
 TEXT_SEARCH_CONFIG = "english"
+
+
+WEBHOOK_NAME_CHARS = 200
+WEBHOOK_URL_CHARS = 2000
 
 
 def new_webhook_secret() -> str:
@@ -165,7 +170,7 @@ class Memory(models.Model):
             # keyword box) to UPPER(memory) LIKE UPPER(...), which only an index on the
             # same expression serves.
             GinIndex(
-                OpClass(models.functions.Upper("memory"), name="gin_trgm_ops"),
+                OpClass(Upper("memory"), name="gin_trgm_ops"),
                 name="memory_text_upper_trgm",
             ),
             HnswIndex(
@@ -284,8 +289,8 @@ class Webhook(models.Model):
     project = models.ForeignKey(
         "memdash.Project", on_delete=models.CASCADE, related_name="webhooks"
     )
-    name = models.CharField(max_length=200)
-    url = models.URLField(max_length=2000)
+    name = models.CharField(max_length=WEBHOOK_NAME_CHARS)
+    url = models.URLField(max_length=WEBHOOK_URL_CHARS)
     event_types = ArrayField(models.CharField(max_length=40), default=list)
     is_active = models.BooleanField(default=True)
     # Signs every delivery (X-Memdash-Signature); shown to admins so receivers can verify.

@@ -26,12 +26,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import EmbeddingError
 from entities.services import touch_entities
 from memories import embeddings, events, llm, prompts, search, webhooks
 from memories.attribution import Message, Scope, attribute, memory_hash
 from memories.categories import DEFAULT_CATEGORIES
 from memories.history import added_result, history_row
 from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
+from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ class AddInput:
 # --- running an event ----------------------------------------------------------------------------
 
 
-def run_add_event(event_id) -> Event | None:
+def run_add_event(event_id: Any) -> Event | None:
     """Run the extraction pipeline for an ADD event. Safe to call twice.
 
     Raises LLMTransientError / EmbeddingError for the caller to retry; any other failure marks
@@ -109,7 +111,7 @@ def run_add_event(event_id) -> Event | None:
         plan = build_plan(event, add, usage)
         events.heartbeat(event)
         return apply_plan(event, add, plan, usage)
-    except (llm.LLMTransientError, embeddings.EmbeddingError):
+    except (llm.LLMTransientError, EmbeddingError):
         raise
     except llm.LLMError as exc:
         events.fail(event.pk, str(exc))
@@ -133,6 +135,13 @@ class Change:
     actor_id: str | None = None
     categories: list[str] | None = None
     embedding: list[float] | None = None
+
+    @property
+    def new_text(self) -> str:
+        """The text an ADD or UPDATE writes (a DELETE has none)."""
+        if self.text is None:
+            raise ValueError(f"a {self.event} change has no text")
+        return self.text
 
 
 @dataclass
@@ -224,7 +233,7 @@ def build_plan(event: Event, add: AddInput, usage: llm.Usage) -> Plan:
         plan.changes += _decide(project, scope, items, fact_vectors, plan, usage)
 
     _categorize(project, add, plan, usage)
-    texts = [c.text for c in plan.changes if c.event in ("ADD", "UPDATE")]
+    texts = [c.new_text for c in plan.changes if c.event in ("ADD", "UPDATE")]
     fresh = iter(embeddings.embed(texts))
     for change in plan.changes:
         if change.event in ("ADD", "UPDATE"):
@@ -233,7 +242,12 @@ def build_plan(event: Event, add: AddInput, usage: llm.Usage) -> Plan:
 
 
 def _decide(
-    project, scope: dict, items: list, vectors: list, plan: Plan, usage: llm.Usage
+    project: Project,
+    scope: dict[str, str | None],
+    items: list[tuple[prompts.Fact, Message]],
+    vectors: list[list[float]],
+    plan: Plan,
+    usage: llm.Usage,
 ) -> list[Change]:
     """Decisions for the facts of one scope, against that scope's similar memories."""
     in_scope = (
@@ -277,7 +291,7 @@ def _decide(
         if decision.event == "NONE":
             continue
         if decision.event == "ADD":
-            digest = memory_hash(decision.text)
+            digest = memory_hash(decision.new_text)
             if digest in known_hashes:
                 plan.ignored.append({"text": decision.text, "reason": "already remembered"})
                 continue
@@ -315,12 +329,12 @@ def _decide(
     return changes
 
 
-def _categorize(project, add: AddInput, plan: Plan, usage: llm.Usage) -> None:
+def _categorize(project: Project, add: AddInput, plan: Plan, usage: llm.Usage) -> None:
     changed = [c for c in plan.changes if c.event in ("ADD", "UPDATE")]
     if not changed:
         return
     allowed = category_choices(project, add.custom_categories)
-    system, user = prompts.categorize_prompt([c.text for c in changed], allowed)
+    system, user = prompts.categorize_prompt([c.new_text for c in changed], allowed)
     reply = llm.chat_json(task=prompts.CATEGORIZE, system=system, user=user, usage=usage)
     for change, names in zip(
         changed,
@@ -330,7 +344,9 @@ def _categorize(project, add: AddInput, plan: Plan, usage: llm.Usage) -> None:
         change.categories = names
 
 
-def category_choices(project, custom: list[dict] | None) -> list[tuple[str, str]]:
+def category_choices(
+    project: Project, custom: list[dict[str, str]] | None
+) -> list[tuple[str, str]]:
     """Per-call custom categories replace the project's, which replace the default catalogue."""
     if custom:
         return [(name, description) for item in custom for name, description in item.items()]
@@ -357,7 +373,7 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
         for change in plan.changes:
             if change.event == "ADD":
                 writer.add(change)
-            elif (memory := targets.get(change.target.pk)) is None:
+            elif change.target is None or (memory := targets.get(change.target.pk)) is None:
                 continue  # deleted since the plan was made
             elif change.event == "UPDATE":
                 writer.update(memory, change)
@@ -415,8 +431,8 @@ class _Writer:
         created_at = add.created_at or self.now
         memory = Memory(
             project=self.event.project,
-            memory=change.text,
-            hash=memory_hash(change.text),
+            memory=change.new_text,
+            hash=memory_hash(change.new_text),
             metadata=add.metadata,
             categories=change.categories,
             immutable=add.immutable,
@@ -435,8 +451,8 @@ class _Writer:
 
     def update(self, memory: Memory, change: Change) -> None:
         old = memory.memory
-        memory.memory = change.text
-        memory.hash = memory_hash(change.text)
+        memory.memory = change.new_text
+        memory.hash = memory_hash(change.new_text)
         memory.embedding = change.embedding
         memory.embedding_model = self.model_name
         memory.categories = change.categories or memory.categories

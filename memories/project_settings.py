@@ -34,7 +34,8 @@ def custom_categories(project: Project) -> list[dict[str, str]]:
     return [{c.name: c.description} for c in project.categories.all()]
 
 
-def project_payload(project: Project, *, role: str | None = None) -> dict:
+def project_payload(project: Project, *, role: str | None = None) -> dict[str, Any]:
+    """The project as Mem0's project endpoint shows it (settings, members, flags)."""
     options = project.options or {}
     payload = {
         "project_id": project.public_id,
@@ -103,7 +104,7 @@ def update_project(project: Project, data: dict[str, Any]) -> Project:
                 raise InvalidRequest(f"{name} must be a string")
             if name == "name" and not (value or "").strip():
                 raise InvalidRequest("name must not be empty")
-            limit = Project._meta.get_field(name).max_length
+            limit = getattr(Project._meta.get_field(name), "max_length", None)
             if limit and value and len(value) > limit:
                 raise InvalidRequest(f"{name} has {len(value)} characters; at most {limit}")
             setattr(project, name, value or "")

@@ -146,6 +146,13 @@ class Decision:
     temp_id: str | None
     text: str | None
 
+    @property
+    def new_text(self) -> str:
+        """The text an ADD or UPDATE writes (parse_decisions refuses those without one)."""
+        if self.text is None:
+            raise LLMResponseError(f"a {self.event} decision has no text")
+        return self.text
+
 
 def parse_decisions(reply: dict) -> list[Decision]:
     items = reply.get("memory")

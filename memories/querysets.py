@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from memories.filters import unexpired_q
 from tenancy.models import Project
 
+if TYPE_CHECKING:
+    from memories.models import Event, Memory, MemoryHistory
 
-class MemoryQuerySet(models.QuerySet):
+
+class MemoryQuerySet(models.QuerySet["Memory"]):
     def for_project(self, project: Project) -> MemoryQuerySet:
         """Memories of one project: every read starts here."""
         return self.filter(project=project)
@@ -36,11 +39,11 @@ class MemoryQuerySet(models.QuerySet):
         return self.defer("embedding", "search_vector")
 
 
-class HistoryQuerySet(models.QuerySet):
+class HistoryQuerySet(models.QuerySet["MemoryHistory"]):
     def for_memory(self, memory_id: Any) -> HistoryQuerySet:
         return self.filter(memory_id=memory_id).order_by("created_at", "id")
 
 
-class EventQuerySet(models.QuerySet):
+class EventQuerySet(models.QuerySet["Event"]):
     def for_project(self, project: Project) -> EventQuerySet:
         return self.filter(project=project)

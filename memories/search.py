@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -37,6 +37,7 @@ from pgvector.django import CosineDistance
 from core.keyset import capped_count
 from memories import embeddings, listing
 from memories.models import TEXT_SEARCH_CONFIG, Memory
+from memories.querysets import MemoryQuerySet
 from tenancy.models import Project
 
 MIN_CANDIDATES = 60
@@ -47,6 +48,26 @@ KEYWORD_SCAN_LIMIT = 1000
 MIN_SCAN_TUPLES = 2_000
 MAX_SCAN_TUPLES = 200_000
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+Vector = list[float]
+
+
+class _Ranked(Protocol):
+    """What the ranking queries annotate on each row they return."""
+
+    distance: float
+    rank: float | None
+    keyword_place: int
+
+
+@dataclass
+class Candidate:
+    """A row a ranking considers: its cosine distance to the query and its keyword rank."""
+
+    memory: Memory
+    distance: float
+    keyword: float
 
 
 @dataclass
@@ -81,17 +102,17 @@ def search_memories(
     else:
         candidates = _exact_candidates(scope, vector, words, pool)
     hits = []
-    for memory in candidates:
-        semantic = _similarity(memory.distance)
-        score = min(1.0, semantic + (1.0 - semantic) * memory.keyword)
-        hits.append(SearchHit(memory, score, semantic, memory.keyword))
+    for candidate in candidates:
+        semantic = _similarity(candidate.distance)
+        score = min(1.0, semantic + (1.0 - semantic) * candidate.keyword)
+        hits.append(SearchHit(candidate.memory, score, semantic, candidate.keyword))
     ranked = sorted(hits, key=lambda h: (-h.score, -h.memory.created_at.timestamp()))
     return [h for h in ranked if h.score >= threshold][:top_k]
 
 
-def nearest(scope, vector, limit: int) -> list[Memory]:
-    """The `limit` memories of `scope` nearest to `vector` (each with `.distance`), nearest
-    first, by the same exact-or-HNSW choice as search (the pipeline's similar memories)."""
+def nearest(scope: MemoryQuerySet, vector: Vector, limit: int) -> list[Memory]:
+    """The `limit` memories of `scope` nearest to `vector`, nearest first, by the same
+    exact-or-HNSW choice as search (the pipeline's similar memories)."""
     size, capped = capped_count(scope, settings.MEMDASH_EXACT_SEARCH_LIMIT)
     if size == 0:
         return []
@@ -99,7 +120,7 @@ def nearest(scope, vector, limit: int) -> list[Memory]:
         rows = _approximate_candidates(scope, vector, "", [], limit)
     else:
         rows = _exact_candidates(scope, vector, [], limit)
-    return sorted(rows, key=lambda m: m.distance)
+    return [c.memory for c in sorted(rows, key=lambda c: c.distance)]
 
 
 def _similarity(distance: float) -> float:
@@ -122,9 +143,11 @@ def _rank(ts_query: SearchQuery) -> Case:
     return Case(When(search_vector=ts_query, then=rank), output_field=FloatField())
 
 
-def _exact_candidates(scope, vector, words: list[str], limit: int) -> list[Memory]:
+def _exact_candidates(
+    scope: MemoryQuerySet, vector: Vector, words: list[str], limit: int
+) -> list[Candidate]:
     """The `limit` nearest rows plus the `limit` best keyword matches, ranked over the whole
-    scope in one query. Each row gets `distance` and `keyword` (0 unless a keyword candidate)."""
+    scope in one query (a row's keyword rank is 0 unless it is a keyword candidate)."""
     rows = scope.annotate(
         distance=CosineDistance("embedding", vector),
         semantic_place=Window(RowNumber(), order_by=F("distance").asc()),
@@ -136,16 +159,18 @@ def _exact_candidates(scope, vector, words: list[str], limit: int) -> list[Memor
             keyword_place=Window(RowNumber(), order_by=F("rank").desc(nulls_last=True)),
         )
         wanted |= Q(keyword_place__lte=limit, rank__isnull=False)
-    memories = list(rows.filter(wanted).without_vectors().order_by())
-    for memory in memories:
-        counted = words and memory.rank is not None and memory.keyword_place <= limit
-        memory.keyword = float(memory.rank) if counted else 0.0
-    return memories
+    candidates = []
+    for memory in rows.filter(wanted).without_vectors().order_by():
+        ranked = cast(_Ranked, memory)
+        counted = words and ranked.rank is not None and ranked.keyword_place <= limit
+        keyword = float(ranked.rank) if counted and ranked.rank is not None else 0.0
+        candidates.append(Candidate(memory, float(ranked.distance), keyword))
+    return candidates
 
 
 def _approximate_candidates(
-    scope, vector, query: str, words: list[str], limit: int
-) -> list[Memory]:
+    scope: MemoryQuerySet, vector: Vector, query: str, words: list[str], limit: int
+) -> list[Candidate]:
     """HNSW's `limit` nearest rows (keyword-ranked too) plus the best rows matching every word."""
     distance = CosineDistance("embedding", vector)
     any_word = _any_word(words) if words else None
@@ -189,6 +214,9 @@ def _approximate_candidates(
         )
         for memory in best:
             found.setdefault(memory.pk, memory)
+    candidates = []
     for memory in found.values():
-        memory.keyword = float(memory.rank) if getattr(memory, "rank", None) else 0.0
-    return list(found.values())
+        ranked = cast(_Ranked, memory)
+        rank = getattr(ranked, "rank", None)  # only when the query had words
+        candidates.append(Candidate(memory, float(ranked.distance), float(rank) if rank else 0.0))
+    return candidates

@@ -21,6 +21,7 @@ from memories.models import Webhook
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 4
+DELIVERY_RETRIES = 6
 TRANSIENT = (llm.LLMTransientError, EmbeddingError)
 
 
@@ -34,8 +35,8 @@ def process_add_event(self: Task, event_id: str) -> None:
     try:
         pipeline.run_add_event(event_id)
     except TRANSIENT as exc:
-        if self.request.retries >= self.max_retries:
-            events.fail(event_id, f"gave up after {self.max_retries + 1} attempts: {exc}")
+        if self.request.retries >= MAX_RETRIES:
+            events.fail(event_id, f"gave up after {MAX_RETRIES + 1} attempts: {exc}")
             return
         events.requeue(event_id, f"retrying after a transient error: {exc}")
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
@@ -49,7 +50,7 @@ def process_delete_event(self: Task, event_id: str) -> None:
     services.run_delete_event(event_id)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=6)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DELIVERY_RETRIES)
 def deliver_webhook(self: Task, webhook_id: str, body: dict[str, Any]) -> None:
     """POST one change to one webhook, retrying with backoff while the receiver fails."""
     hook = Webhook.objects.filter(pk=webhook_id, is_active=True).first()
@@ -60,7 +61,7 @@ def deliver_webhook(self: Task, webhook_id: str, body: dict[str, Any]) -> None:
     except webhooks.ForbiddenTarget as exc:
         logger.warning("webhook %s: not delivered: %s", webhook_id, exc)
     except webhooks.DeliveryError as exc:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= DELIVERY_RETRIES:
             logger.warning("webhook %s: giving up on a delivery: %s", webhook_id, exc)
             return
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

@@ -7,13 +7,16 @@ API calls, then pick the full page or the inline partial that htmx asked for.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, QueryDict
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,6 +30,7 @@ from memories import listing, services
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
+from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
 from tenancy.access import DashboardRequest, project_member
 from tenancy.models import Role
@@ -67,7 +71,7 @@ class ListCount:
         return f"{self.value:,}+"
 
 
-def count_rows(queryset, page: KeysetPage | None, *, first_page: bool) -> ListCount:
+def count_rows(queryset: MemoryQuerySet, page: KeysetPage | None, *, first_page: bool) -> ListCount:
     """Count without ever scanning everything: a first page that is also the last page is
     its own count; otherwise count up to MEMDASH_DASHBOARD_COUNT_CAP and estimate beyond it."""
     if page is not None and first_page and page.older is None:
@@ -89,13 +93,14 @@ def memory_list_context(
     list_url: str,
     oob: bool,
     bulk: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Everything the memory table, count and pills need, for one filter form.
 
     `oob`: the response is the table fragment, so it also carries the count, pills and filter
     controls as out-of-band swaps.
     """
-    context = {
+    filter_query = form.canonical_query()
+    context: dict[str, Any] = {
         "form": form,
         "list_url": list_url,
         "bulk": bulk and not form.fixed,
@@ -106,7 +111,7 @@ def memory_list_context(
         "count": ListCount(0),
         "searching": False,
         "error": None,
-        "filter_query": form.canonical_query(),
+        "filter_query": filter_query,
         "pills": [],
         "clear_query": QueryDict(),
         "state_inputs": [],
@@ -125,7 +130,7 @@ def memory_list_context(
         state_inputs=[
             (name, value)
             for name in ("user_id", "agent_id", "app_id", "run_id", "category", "meta")
-            for value in context["filter_query"].getlist(name)
+            for value in filter_query.getlist(name)
         ],
         api_filter=form.filter_dict(),
     )
@@ -138,10 +143,12 @@ def memory_list_context(
             threshold=SEARCH_THRESHOLD,
             show_expired=form.include_expired,
         )
-        for hit in hits:
-            hit.memory.score = hit.score
-        rows = [hit.memory for hit in hits]
-        decorate_rows(rows, context["filter_query"], sort_key=form.sort_key)
+        rows = decorate_rows(
+            [hit.memory for hit in hits],
+            filter_query,
+            sort_key=form.sort_key,
+            scores=[hit.score for hit in hits],
+        )
         context.update(rows=rows, count=ListCount(len(hits)), searching=True)
         return context
     memories = listing.memory_list(request.project, form.listed_filter(), order_key=form.sort_key)
@@ -152,9 +159,10 @@ def memory_list_context(
         older = newer = None
         page = keyset_page(memories, key=form.sort_key, size=PAGE_SIZE)
     first_page = not older and page.newer is None
-    decorate_rows(page.rows, context["filter_query"], sort_key=form.sort_key)
     context.update(
-        rows=page.rows, page=page, count=count_rows(memories, page, first_page=first_page)
+        rows=decorate_rows(page.rows, filter_query, sort_key=form.sort_key),
+        page=page,
+        count=count_rows(memories, page, first_page=first_page),
     )
     return context
 
@@ -166,7 +174,32 @@ class Chip:
     url: str
 
 
-def decorate_rows(rows: list[Memory], filter_query: QueryDict, *, sort_key: str) -> None:
+@dataclass
+class TableRow:
+    """A memory as the table shows it, with its links, chips and date worked out once.
+
+    The template reads the memory's own fields (text, categories, expiry) through the row.
+    """
+
+    memory_row: Memory
+    detail_url: str
+    chips: list[Chip]
+    shown_at: dt.datetime
+    score: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "memory_row":  # not set yet (copying): never recurse
+            raise AttributeError(name)
+        return getattr(self.memory_row, name)
+
+
+def decorate_rows(
+    memories: list[Memory],
+    filter_query: QueryDict,
+    *,
+    sort_key: str,
+    scores: list[float] | None = None,
+) -> list[TableRow]:
     """Precompute what each table row shows, so the template loop stays cheap.
 
     A scope chip links to the memories page with the current filter narrowed to that entity;
@@ -181,21 +214,27 @@ def decorate_rows(rows: list[Memory], filter_query: QueryDict, *, sort_key: str)
         rest.pop("older", None)
         rest.pop("newer", None)
         bases[field] = f"{list_url}?{rest.urlencode()}&" if rest else f"{list_url}?"
-    for m in rows:
-        m.detail_url = detail_url.replace(str(_ZERO_UUID), str(m.id))
-        m.chips = [
-            Chip(label, value, bases[field] + urlencode({field: value}))
-            for field, label in SCOPE_CHIPS.items()
-            if (value := getattr(m, field))
-        ]
-        m.shown_at = getattr(m, sort_key)
+    return [
+        TableRow(
+            memory_row=m,
+            detail_url=detail_url.replace(str(_ZERO_UUID), str(m.id)),
+            chips=[
+                Chip(label, value, bases[field] + urlencode({field: value}))
+                for field, label in SCOPE_CHIPS.items()
+                if (value := getattr(m, field))
+            ],
+            shown_at=getattr(m, sort_key),
+            score=scores[i] if scores is not None else None,
+        )
+        for i, m in enumerate(memories)
+    ]
 
 
 _ZERO_UUID = uuid.UUID(int=0)
 SCOPE_CHIPS = {"user_id": "user", "agent_id": "agent", "app_id": "app", "run_id": "run"}
 
 
-def _page_url(list_url: str, query: QueryDict, request) -> str:
+def _page_url(list_url: str, query: QueryDict, request: HttpRequest) -> str:
     query = query.copy()
     for name in ("older", "newer"):
         if request.GET.get(name):
@@ -228,14 +267,14 @@ def memory_list(request: DashboardRequest) -> HttpResponse:
 class Selection:
     """The memories a bulk delete would remove, and how the confirmation describes them."""
 
-    memories: object
+    memories: MemoryQuerySet
     count: int
     all_matching: bool
     ids: list[str]
     scope: list[str]
     preview: list[Memory]
     # The same set as filter JSON, for the Event (a worker could rebuild the set from it).
-    filters: dict
+    filters: dict[str, Any]
 
 
 def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection | str:
@@ -273,7 +312,7 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
     )
 
 
-def _scope_summary(memories) -> list[str]:
+def _scope_summary(memories: MemoryQuerySet) -> list[str]:
     """ "user: alex, bob" lines for the entities a selection touches (at most 1000 rows)."""
     lines = []
     for field, label in (
@@ -379,7 +418,7 @@ def _get_memory(request: DashboardRequest, pk: uuid.UUID) -> Memory:
     return memory
 
 
-def _history(request: DashboardRequest, pk: uuid.UUID):
+def _history(request: DashboardRequest, pk: uuid.UUID) -> QuerySet[MemoryHistory]:
     return MemoryHistory.objects.filter(project=request.project, memory_id=pk)
 
 
@@ -558,10 +597,9 @@ def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         .filter(pk__in=[row.memory_id for row in changes])
         .values_list("pk", flat=True)
     )
-    for row in changes:
-        row.memory_exists = row.memory_id in alive
     context = {
         "event": event,
+        "alive": alive,
         "changes": changes[:EVENT_CHANGES_SHOWN],
         "more_changes": len(changes) > EVENT_CHANGES_SHOWN,
     }

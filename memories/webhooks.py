@@ -15,6 +15,7 @@ import ipaddress
 import json
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,11 +92,11 @@ def bulk_delete_change(count: int, event_id: str) -> dict:
     }
 
 
-def has_subscribers(project_id) -> bool:
+def has_subscribers(project_id: int) -> bool:
     return Webhook.objects.filter(project_id=project_id, is_active=True).exists()
 
 
-def notify_on_commit(project_id, changes: list[dict]) -> None:
+def notify_on_commit(project_id: int, changes: list[dict[str, Any]]) -> None:
     """Queue one delivery per (subscribed webhook, change) once the transaction commits."""
     if not changes:
         return
@@ -127,7 +128,9 @@ _EMBEDS_IPV4 = [
 ]
 
 
-def _judged(address: ipaddress.IPv4Address | ipaddress.IPv6Address):
+def _judged(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """The address, and any IPv4 address it leads to (6to4, NAT64, mapped forms)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         yield address.ipv4_mapped  # the same host as the IPv4 address: judge (and name) that
@@ -165,7 +168,7 @@ def _resolve(host: str) -> list[str]:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return []
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def target_problem(url: str, *, resolve: bool) -> str | None:

@@ -9,30 +9,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate, ParamSpec, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.htmx import HtmxHttpRequest
 from tenancy.models import Membership, Project, Role
 
 SESSION_KEY = "memdash_project_id"
+P = ParamSpec("P")
 
 
-class DashboardRequest(HttpRequest):
+class DashboardRequest(HtmxHttpRequest):
     """What `project_member` adds to a request (for type hints in views)."""
 
+    # project_member lets only logged-in users through.
+    user: User
     membership: Membership
     project: Project
 
 
 def current_membership(request: HttpRequest) -> Membership | None:
     """The user's membership in the session's project, else their first one (then remembered)."""
-    memberships = Membership.objects.filter(user=request.user).select_related(
+    memberships = Membership.objects.filter(user_id=_user_id(request)).select_related(
         "project__organization"
     )
     project_id = request.session.get(SESSION_KEY)
@@ -47,7 +53,7 @@ def current_membership(request: HttpRequest) -> Membership | None:
 def switch_project(request: HttpRequest, public_id: str) -> Membership | None:
     """Make the user's project `public_id` current; None when they are not a member of it."""
     membership = (
-        Membership.objects.filter(user=request.user, project__public_id=public_id)
+        Membership.objects.filter(user_id=_user_id(request), project__public_id=public_id)
         .select_related("project__organization")
         .first()
     )
@@ -56,12 +62,19 @@ def switch_project(request: HttpRequest, public_id: str) -> Membership | None:
     return membership
 
 
-def can(request: HttpRequest, role: str) -> bool:
-    membership = getattr(request, "membership", None)
-    return membership is not None and Role.allows(membership.role, role)
+def _user_id(request: HttpRequest) -> int:
+    """The logged-in user's id; callers check that someone is logged in first."""
+    if request.user.pk is None:
+        raise PermissionDenied("Log in first.")
+    return int(request.user.pk)
 
 
-def project_member(role: str = Role.VIEWER) -> Callable:
+def project_member(
+    role: str = Role.VIEWER,
+) -> Callable[
+    [Callable[Concatenate[DashboardRequest, P], HttpResponse]],
+    Callable[Concatenate[HttpRequest, P], HttpResponse],
+]:
     """Require a logged-in user with at least `role` in the current project.
 
     Sets `request.membership` and `request.project`. Anonymous users go to the login page (an
@@ -69,9 +82,11 @@ def project_member(role: str = Role.VIEWER) -> Callable:
     without any project see a page that says so; a lower role is a 403.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(
+        view: Callable[Concatenate[DashboardRequest, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
                 return _to_login(request)
             membership = current_membership(request)
@@ -81,9 +96,10 @@ def project_member(role: str = Role.VIEWER) -> Callable:
                 raise PermissionDenied(
                     f"Your role in this project is {membership.role}; this needs {role}."
                 )
-            request.membership = membership
-            request.project = membership.project
-            return view(request, *args, **kwargs)
+            dashboard_request = cast(DashboardRequest, request)
+            dashboard_request.membership = membership
+            dashboard_request.project = membership.project
+            return view(dashboard_request, *args, **kwargs)
 
         return wrapper
 

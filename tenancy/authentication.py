@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from tenancy.models import ApiKey, hash_key
 
@@ -16,7 +17,7 @@ LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keywords = ("token", "bearer")
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[None, ApiKey] | None:
         header = authentication.get_authorization_header(request)
         if not header:
             return None
@@ -47,5 +48,5 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key.last_used_at = now
         return (None, key)
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return "Token"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -24,7 +26,7 @@ SECTIONS = {
 }
 
 
-def dashboard(request: HttpRequest) -> dict:
+def dashboard(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
     user = getattr(request, "user", None)
 

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ class Role(models.TextChoices):
 
     @classmethod
     def rank(cls, role: str) -> int:
-        return [cls.VIEWER, cls.EDITOR, cls.ADMIN].index(role)
+        return cls.values.index(role)  # the order of definition: viewer < editor < admin
 
     @classmethod
     def allows(cls, role: str, required: str) -> bool:
@@ -112,7 +113,7 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def active(self) -> ApiKeyQuerySet:
         return self.filter(revoked_at__isnull=True)
 
@@ -149,7 +150,12 @@ class ApiKey(models.Model):
 
     @classmethod
     def generate(
-        cls, *, project: Project, role: str = Role.EDITOR, name: str = "", created_by=None
+        cls,
+        *,
+        project: Project,
+        role: str = Role.EDITOR,
+        name: str = "",
+        created_by: User | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key and return it with the raw secret, which is not stored anywhere."""
         raw = cls.KEY_PREFIX + secrets.token_urlsafe(32)

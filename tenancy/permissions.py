@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import permissions
+from rest_framework.request import Request
 
 from tenancy.models import ApiKey, Role
+
+if TYPE_CHECKING:
+    # Not at run time: DRF's APIView loads this module while rest_framework.views is half imported.
+    from rest_framework.views import APIView
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def required_role(view, method: str) -> str:
+def required_role(view: APIView, method: str) -> str:
     """The role a view needs for a method: `required_roles` on the view, else viewer for reads
     and editor for writes."""
-    explicit = getattr(view, "required_roles", {})
+    explicit: dict[str, str] = getattr(view, "required_roles", {})
     if method in explicit:
         return explicit[method]
     return Role.VIEWER if method in READ_METHODS else Role.EDITOR
@@ -21,11 +28,11 @@ def required_role(view, method: str) -> str:
 class HasProjectRole(permissions.BasePermission):
     message = "Your API key's role does not allow this operation."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         key = request.auth
         if not isinstance(key, ApiKey):
             return False
-        needed = required_role(view, request.method)
+        needed = required_role(view, request.method or "GET")
         if not Role.allows(key.role, needed):
             self.message = f"This API key has the {key.role} role; this operation needs {needed}."
             return False

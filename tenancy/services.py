@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from tenancy.models import ApiKey, Organization, Project, Role
@@ -20,7 +21,11 @@ def get_or_create_project(
 
 
 def create_api_key(
-    project: Project, *, role: str = Role.ADMIN, name: str = "", created_by=None
+    project: Project,
+    *,
+    role: str = Role.ADMIN,
+    name: str = "",
+    created_by: User | None = None,
 ) -> str:
     """Create a key for `project` and return the raw secret (shown once, never stored)."""
     if role not in Role.values:

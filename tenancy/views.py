@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,7 +34,9 @@ def switch_project(request: DashboardRequest) -> HttpResponse:
     return redirect(target if target in ("/", reverse("entities:list")) else "/")
 
 
-def _keys_context(request: DashboardRequest, form: ApiKeyForm, new_key: str | None) -> dict:
+def _keys_context(
+    request: DashboardRequest, form: ApiKeyForm, new_key: str | None
+) -> dict[str, Any]:
     keys = ApiKey.objects.filter(project=request.project).select_related("created_by")
     return {"form": form, "keys": keys, "new_key": new_key}
 

@@ -45,14 +45,14 @@ def parse_positive_int(value: Any, name: str, *, default: int, maximum: int | No
 
 def paginate(
     request: Request,
-    queryset: QuerySet,
+    queryset: QuerySet[Any],
     *,
     page: int,
     page_size: int,
     order_key: str,
-    serialize: Callable[[Any], dict],
-    extra: dict | None = None,
-) -> dict:
+    serialize: Callable[[Any], dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One page of `queryset` in Mem0's paginated shape, with absolute links.
 
     `queryset` is ordered by (`order_key` desc, id desc), the order its keyset cursors follow.
@@ -101,7 +101,7 @@ def paginate(
     return body
 
 
-def _page_at_offset(queryset: QuerySet, page: int, page_size: int) -> tuple[list, bool]:
+def _page_at_offset(queryset: QuerySet[Any], page: int, page_size: int) -> tuple[list[Any], bool]:
     offset = (page - 1) * page_size
     if offset > settings.MEMDASH_MAX_PAGE_OFFSET:
         raise InvalidRequest(
@@ -114,8 +114,8 @@ def _page_at_offset(queryset: QuerySet, page: int, page_size: int) -> tuple[list
 
 
 def _page_at_cursor(
-    queryset: QuerySet, token: str, order_key: str, page: int, page_size: int
-) -> tuple[list, bool, int]:
+    queryset: QuerySet[Any], token: str, order_key: str, page: int, page_size: int
+) -> tuple[list[Any], bool, int]:
     """The page after or before a cursor: (rows, has_next, page number it really is)."""
     direction, _, position = token.partition(".")
     try:

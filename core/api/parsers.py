@@ -9,7 +9,8 @@ core.middleware.)
 from __future__ import annotations
 
 import codecs
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
 from rest_framework import parsers
@@ -19,7 +20,12 @@ from core.text import MAX_DEPTH, json_problem, strict_loads
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         try:
             data = strict_loads(codecs.getreader(encoding)(stream).read())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.pagination import paginate, parse_positive_int
@@ -17,11 +18,14 @@ from memories.api.serializers import iso
 from memories.api.views import delete_response
 from tenancy.api.base import ProjectAPIView
 
+if TYPE_CHECKING:
+    from memories.listing import CountedEntity
+
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
-def entity_payload(entity: Entity) -> dict[str, Any]:
+def entity_payload(entity: CountedEntity) -> dict[str, Any]:
     """An entity as Mem0 lists it. `total_memories` is exact up to MEMDASH_COUNT_CAP, like
     list counts (entity_list counts one row past the cap, so more reads as the cap)."""
     return {
@@ -39,7 +43,7 @@ def entity_payload(entity: Entity) -> dict[str, Any]:
 class EntityListView(ProjectAPIView):
     """GET /v1/entities/: the project's entities, most recently active first."""
 
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         query = request.query_params
         kind = query.get("type") or None
         if kind is not None and kind not in Entity.Kind.values:
@@ -73,14 +77,14 @@ def _kind(kind: str) -> str:
 class EntityByNameView(ProjectAPIView):
     """GET / DELETE /v2/entities/{type}/{name}/ (name = the id used on memories)."""
 
-    def get(self, request, kind, name):
+    def get(self, request: Request, kind: str, name: str) -> Response:
         services.get_entity(self.project, _kind(kind), name)
         entity = listing.entity_list(self.project, cap=settings.MEMDASH_COUNT_CAP).get(
             kind=kind, name=name
         )
         return Response([entity_payload(entity)])
 
-    def delete(self, request, kind, name):
+    def delete(self, request: Request, kind: str, name: str) -> Response:
         entity = services.get_entity(self.project, _kind(kind), name)
         event = memory_services.delete_entity(self.project, entity, actor=self.actor)
         return Response(delete_response(event, "Entity deleted successfully."))
@@ -89,7 +93,7 @@ class EntityByNameView(ProjectAPIView):
 class EntityByIdView(ProjectAPIView):
     """DELETE /v1/entities/{type}/{numeric id}/ (deprecated by Mem0; still used by old clients)."""
 
-    def delete(self, request, kind, entity_id):
+    def delete(self, request: Request, kind: str, entity_id: str) -> Response:
         _kind(kind)
         if not entity_id.isdigit():
             raise InvalidRequest("Invalid entity ID. Must be an integer.")

@@ -13,9 +13,9 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import InvalidRequest
+from core.errors import FilterError, InvalidRequest
 from core.text import json_problem, quoted, strict_loads
-from memories.filters import ENTITY_FIELDS, FilterError, all_of, compile_filters, conditions
+from memories.filters import ENTITY_FIELDS, all_of, compile_filters, conditions
 
 ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"
 

@@ -27,7 +27,7 @@ class ProjectDetailView(ProjectAPIView):
 
     def get(self, request: Request, org_id: str, project_id: str) -> Response:
         self.check_path(org_id, project_id)
-        return Response(project_settings.project_payload(self.project, role=request.auth.role))
+        return Response(project_settings.project_payload(self.project, role=self.key.role))
 
     def patch(self, request: Request, org_id: str, project_id: str) -> Response:
         self.check_path(org_id, project_id)

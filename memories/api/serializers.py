@@ -29,10 +29,11 @@ class EntityIdField(serializers.CharField):
             required=False, allow_null=True, allow_blank=True, max_length=255, **kwargs
         )
 
-    def to_internal_value(self, data: Any) -> str | None:
+    def to_internal_value(self, data: Any) -> str | None:  # type: ignore[override]
+        # None for an empty id: the stubs' CharField returns str, this field may return None.
         if isinstance(data, bool) or not isinstance(data, str | int):
             raise serializers.ValidationError("must be a string")
-        return super().to_internal_value(data).strip() or None
+        return super().to_internal_value(str(data)).strip() or None
 
 
 class TimestampField(serializers.Field):

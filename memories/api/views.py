@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import QuerySet
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.pagination import paginate, parse_positive_int
@@ -49,7 +51,7 @@ def parse_uuid(value: Any, *, label: str = "memory_id") -> uuid.UUID:
         raise InvalidRequest(f"{label} should be a valid UUID, got {quoted(value)}") from exc
 
 
-class MemoryLookupMixin:
+class MemoryLookupMixin(ProjectAPIView):
     def get_memory(self, memory_id: Any) -> Memory:
         try:
             return (
@@ -95,23 +97,22 @@ def _recorded_payload(data: dict) -> dict:
 class MemoriesV1View(AddMixin):
     """/v1/memories/: legacy add (POST), legacy list (GET) and delete by entity (DELETE)."""
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = self.body()
         # The seed-era docs' curl examples answer with results, so without async_mode the
         # server runs inference in the request (mem0ai 1.0.x sends async_mode=true itself).
         attrs, event = self.run_add(
             body, run_inline=not params.flag(body.get("async_mode"), "async_mode")
         )
+        results: Any = event.results
         if event.status == Event.Status.PENDING:
             results = [{"message": QUEUED, "status": "PENDING", "event_id": str(event.id)}]
-        else:
-            results = event.results
         if attrs.get("output_format") == "v1.1":
             # Graph memory is not part of memdash: `relations` is always empty, as on the Platform.
             return Response({"results": results, "relations": []})
         return Response(results)
 
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         query = request.query_params
         if query.get("version") == "v2":
             # The seed's curl examples send a JSON body with `filters` on this GET.
@@ -129,7 +130,7 @@ class MemoriesV1View(AddMixin):
         )
         return Response([memory_payload(m, fields=fields) for m in memories[:limit]])
 
-    def delete(self, request):
+    def delete(self, request: Request) -> Response:
         filters = params.delete_filters(request.query_params)
         memories = listing.matching(self.project, filters)
         event = services.delete_or_schedule(
@@ -138,13 +139,13 @@ class MemoriesV1View(AddMixin):
         return Response(delete_response(event, "Memories deleted successfully!"))
 
 
-def delete_response(event: Event, done_message: str) -> dict:
+def delete_response(event: Event, done_message: str) -> dict[str, Any]:
     """A delete's answer: done now, or running as an event (poll GET /v1/event/{id}/)."""
     if event.status == Event.Status.SUCCEEDED:
         return {
             "message": done_message,
             "event_id": str(event.id),
-            "deleted": event.results["deleted"],
+            "deleted": (event.results or {})["deleted"],
         }
     return {"message": "Delete in progress. This may take some time.", "event_id": str(event.id)}
 
@@ -152,7 +153,7 @@ def delete_response(event: Event, done_message: str) -> dict:
 class AddV3View(AddMixin):
     """POST /v3/memories/add/: the current SDKs' add. Inference always runs in the background."""
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         _attrs, event = self.run_add(self.body(), run_inline=False)
         if event.status == Event.Status.PENDING:
             return Response({"message": QUEUED, "status": "PENDING", "event_id": str(event.id)})
@@ -175,7 +176,13 @@ def listed(project: Project, filters: dict[str, Any], source: Mapping[str, Any])
     return listing.memory_list(project, listing.visible(filters, show_expired=show_expired))
 
 
-def _page(request, memories, source, *, fields=None) -> dict:
+def _page(
+    request: Request,
+    memories: MemoryQuerySet,
+    source: Mapping[str, Any],
+    *,
+    fields: list[str] | None = None,
+) -> dict[str, Any]:
     page = parse_positive_int(source.get("page"), "page", default=1)
     page_size = parse_positive_int(
         source.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
@@ -195,7 +202,7 @@ class ListV2View(ProjectAPIView):
 
     required_roles = {"POST": Role.VIEWER}
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = {**self.body(), **request.query_params.dict()}
         memories = listed(self.project, params.legacy_filter(data, require_entity=False), data)
         fields = params.field_list(data.get("fields"))
@@ -209,7 +216,7 @@ class ListV3View(ProjectAPIView):
 
     required_roles = {"POST": Role.VIEWER}
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = self.body()
         source = {**body, **request.query_params.dict()}
         memories = listed(self.project, params.current_filter(body), body)
@@ -224,7 +231,7 @@ class ListV3View(ProjectAPIView):
 IGNORED_SEARCH_SWITCHES = ("rerank", "filter_memories", "only_metadata_based_search")
 
 
-class SearchMixin:
+class SearchMixin(ProjectAPIView):
     def run_search(self, body: dict[str, Any], filters: dict[str, Any], *, era: str) -> list[dict]:
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
@@ -252,13 +259,13 @@ class SearchMixin:
         return [memory_payload(hit.memory, score=hit.score, fields=fields) for hit in hits]
 
 
-class SearchV1View(SearchMixin, ProjectAPIView):
+class SearchV1View(SearchMixin):
     """POST /v1/memories/search/: top-level ids (or `filters` with version v2); v1.0 returns a
     bare list, v1.1 {"results": [...]}."""
 
     required_roles = {"POST": Role.VIEWER}
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = self.body()
         results = self.run_search(body, params.legacy_filter(body, require_entity=False), era="v1")
         if body.get("output_format") == "v1.1":
@@ -268,24 +275,24 @@ class SearchV1View(SearchMixin, ProjectAPIView):
         return Response(results)
 
 
-class SearchV2View(SearchMixin, ProjectAPIView):
+class SearchV2View(SearchMixin):
     """POST /v2/memories/search/: seed-era search, bare list."""
 
     required_roles = {"POST": Role.VIEWER}
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = self.body()
         return Response(
             self.run_search(body, params.legacy_filter(body, require_entity=False), era="v2")
         )
 
 
-class SearchV3View(SearchMixin, ProjectAPIView):
+class SearchV3View(SearchMixin):
     """POST /v3/memories/search/: the current SDKs' search, {"results": [...]}."""
 
     required_roles = {"POST": Role.VIEWER}
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = self.body()
         return Response({"results": self.run_search(body, params.current_filter(body), era="v3")})
 
@@ -293,13 +300,13 @@ class SearchV3View(SearchMixin, ProjectAPIView):
 # --- one memory ------------------------------------------------------------------------------------
 
 
-class MemoryDetailView(MemoryLookupMixin, ProjectAPIView):
+class MemoryDetailView(MemoryLookupMixin):
     """GET / PUT / DELETE /v1/memories/{id}/. `get` ignores expiry."""
 
-    def get(self, request, memory_id):
+    def get(self, request: Request, memory_id: str) -> Response:
         return Response(memory_payload(self.get_memory(memory_id)))
 
-    def put(self, request, memory_id):
+    def put(self, request: Request, memory_id: str) -> Response:
         memory = self.get_memory(memory_id)
         serializer = UpdateRequest(data=self.body())
         serializer.is_valid(raise_exception=True)
@@ -316,19 +323,19 @@ class MemoryDetailView(MemoryLookupMixin, ProjectAPIView):
 
     patch = put
 
-    def delete(self, request, memory_id):
+    def delete(self, request: Request, memory_id: str) -> Response:
         memory = self.get_memory(memory_id)
         services.delete_memory(memory, actor=self.actor)
-        body = {"message": "Memory deleted successfully!"}
+        body: dict[str, Any] = {"message": "Memory deleted successfully!"}
         if params.flag(request.query_params.get("delete_linked"), "delete_linked"):
             body["cascade_count"] = 0
         return Response(body)
 
 
-class MemoryHistoryView(MemoryLookupMixin, ProjectAPIView):
+class MemoryHistoryView(MemoryLookupMixin):
     """GET /v1/memories/{id}/history/: every change, oldest first. Works after deletion too."""
 
-    def get(self, request, memory_id):
+    def get(self, request: Request, memory_id: str) -> Response:
         rows = MemoryHistory.objects.filter(project=self.project).for_memory(parse_uuid(memory_id))
         payload = [history_payload(row) for row in rows]
         if not payload:
@@ -339,7 +346,7 @@ class MemoryHistoryView(MemoryLookupMixin, ProjectAPIView):
 class BatchView(ProjectAPIView):
     """PUT / DELETE /v1/batch/: up to 1000 memories, all or nothing."""
 
-    def put(self, request):
+    def put(self, request: Request) -> Response:
         serializer = BatchRequest(data=self.body(), verb="updated")
         serializer.is_valid(raise_exception=True)
         items = serializer.validated_data["memories"]
@@ -354,7 +361,7 @@ class BatchView(ProjectAPIView):
         services.batch_update(self.project, updates, actor=self.actor)
         return Response({"message": f"Successfully updated {len(items)} memories"})
 
-    def delete(self, request):
+    def delete(self, request: Request) -> Response:
         serializer = BatchRequest(data=self.body(), verb="deleted")
         serializer.is_valid(raise_exception=True)
         ids = [item["memory_id"] for item in serializer.validated_data["memories"]]
@@ -362,12 +369,12 @@ class BatchView(ProjectAPIView):
         return Response({"message": f"Successfully deleted {len(ids)} memories"})
 
 
-class FeedbackView(MemoryLookupMixin, ProjectAPIView):
+class FeedbackView(MemoryLookupMixin):
     """POST /v1/feedback/: POSITIVE / NEGATIVE / VERY_NEGATIVE, or null to clear."""
 
     required_roles = {"POST": Role.VIEWER}
 
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = FeedbackRequest(data=self.body())
         serializer.is_valid(raise_exception=True)
         attrs = serializer.validated_data
@@ -388,7 +395,7 @@ class FeedbackView(MemoryLookupMixin, ProjectAPIView):
 
 
 class EventDetailView(ProjectAPIView):
-    def get(self, request, event_id):
+    def get(self, request: Request, event_id: str) -> Response:
         try:
             event = Event.objects.for_project(self.project).get(
                 pk=parse_uuid(event_id, label="event_id")
@@ -399,7 +406,7 @@ class EventDetailView(ProjectAPIView):
 
 
 class EventListView(ProjectAPIView):
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         query = request.query_params
         events = listing.event_list(
             self.project,
@@ -410,7 +417,9 @@ class EventListView(ProjectAPIView):
         return Response(_page_events(request, events, query))
 
 
-def _page_events(request, events, query) -> dict:
+def _page_events(
+    request: Request, events: QuerySet[Event], query: Mapping[str, Any]
+) -> dict[str, Any]:
     page = parse_positive_int(query.get("page"), "page", default=1)
     page_size = parse_positive_int(
         query.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE

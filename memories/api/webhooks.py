@@ -7,12 +7,13 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from rest_framework import status
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import InvalidRequest, NotFound
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
-from memories.models import Webhook
+from memories.models import WEBHOOK_NAME_CHARS, WEBHOOK_URL_CHARS, Webhook
 from memories.webhooks import normalize_event_type, target_problem
 from tenancy.api.base import ProjectAPIView
 from tenancy.models import Role
@@ -41,16 +42,18 @@ def _clean(data: dict, *, partial: bool) -> dict[str, Any]:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("name is required and must be a non-empty string")
-        limit = Webhook._meta.get_field("name").max_length
+        limit = WEBHOOK_NAME_CHARS
         if len(name.strip()) > limit:
             raise InvalidRequest(f"name has {len(name.strip())} characters; at most {limit}")
         cleaned["name"] = name.strip()
     if "url" in data or not partial:
         url = data.get("url")
-        limit = Webhook._meta.get_field("url").max_length
+        limit = WEBHOOK_URL_CHARS
         if isinstance(url, str) and len(url) > limit:
             raise InvalidRequest(f"url has {len(url)} characters; at most {limit}")
         try:
+            if not isinstance(url, str):
+                raise DjangoValidationError("not a string")
             URLValidator(schemes=["http", "https"])(url)
         except DjangoValidationError as exc:
             raise InvalidRequest(f"url must be an http(s) URL, got {str(url)[:100]!r}") from exc
@@ -79,7 +82,7 @@ class ProjectWebhooksView(ProjectAPIView):
         if project_id != self.project.public_id:
             raise NotFound("Project not found")
 
-    def get(self, request, project_id):
+    def get(self, request: Request, project_id: str) -> Response:
         self.check_project(project_id)
         return Response(
             [
@@ -88,7 +91,7 @@ class ProjectWebhooksView(ProjectAPIView):
             ]
         )
 
-    def post(self, request, project_id):
+    def post(self, request: Request, project_id: str) -> Response:
         self.check_project(project_id)
         hook = Webhook.objects.create(project=self.project, **_clean(self.body(), partial=False))
         return Response(webhook_payload(hook, with_secret=True), status=status.HTTP_201_CREATED)
@@ -102,7 +105,7 @@ class WebhookDetailView(ProjectAPIView):
         "DELETE": Role.ADMIN,
     }
 
-    def get_hook(self, webhook_id) -> Webhook:
+    def get_hook(self, webhook_id: str) -> Webhook:
         try:
             return Webhook.objects.select_related("project").get(
                 project=self.project, pk=parse_uuid(webhook_id, label="webhook_id")
@@ -110,10 +113,10 @@ class WebhookDetailView(ProjectAPIView):
         except Webhook.DoesNotExist as exc:
             raise NotFound("Webhook not found") from exc
 
-    def get(self, request, webhook_id):
+    def get(self, request: Request, webhook_id: str) -> Response:
         return Response(webhook_payload(self.get_hook(webhook_id), with_secret=True))
 
-    def put(self, request, webhook_id):
+    def put(self, request: Request, webhook_id: str) -> Response:
         hook = self.get_hook(webhook_id)
         changes = _clean(self.body(), partial=True)
         for name, value in changes.items():
@@ -123,6 +126,6 @@ class WebhookDetailView(ProjectAPIView):
 
     patch = put
 
-    def delete(self, request, webhook_id):
+    def delete(self, request: Request, webhook_id: str) -> Response:
         self.get_hook(webhook_id).delete()
         return Response({"message": "Webhook deleted successfully"})

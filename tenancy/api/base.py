@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -21,7 +21,7 @@ class ProjectAPIView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        key: ApiKey = request.auth
+        key = self.key
         named = {
             "org_id": request.query_params.get("org_id"),
             "project_id": request.query_params.get("project_id"),
@@ -40,18 +40,23 @@ class ProjectAPIView(APIView):
             )
 
     @property
+    def key(self) -> ApiKey:
+        """The caller's API key (ApiKeyAuthentication set it; HasProjectRole requires it)."""
+        return cast(ApiKey, self.request.auth)
+
+    @property
     def project(self) -> Project:
-        return self.request.auth.project
+        return self.key.project
 
     @property
     def actor(self) -> str:
-        return self.request.auth.actor
+        return self.key.actor
 
     def body(self) -> dict[str, Any]:
         """The JSON body as an object (an empty body is an empty object)."""
         data = self.request.data
         if isinstance(data, dict):
             return data
-        if data in (None, "", b""):
+        if data is None or (isinstance(data, str | bytes) and not data):
             return {}
         raise InvalidRequest("The request body must be a JSON object.")

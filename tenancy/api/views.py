@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tenancy.api.base import ProjectAPIView
@@ -10,8 +11,8 @@ from tenancy.api.base import ProjectAPIView
 class PingView(ProjectAPIView):
     """GET /v1/ping/: who the key belongs to. The TypeScript SDK needs status "ok"."""
 
-    def get(self, request):
-        key = request.auth
+    def get(self, request: Request) -> Response:
+        key = self.key
         project = key.project
         return Response(
             {

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from memories.services import reembed_memories
 
@@ -6,7 +8,7 @@ from memories.services import reembed_memories
 class Command(BaseCommand):
     help = "Re-compute memory embeddings with the configured embedder (after switching MEMDASH_EMBEDDER)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--all",
             action="store_true",
@@ -17,7 +19,10 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="only count what would be re-embedded"
         )
 
-    def handle(self, *args, all, batch_size, dry_run, **options):
-        done, model = reembed_memories(only_stale=not all, batch_size=batch_size, dry_run=dry_run)
+    def handle(self, *args: Any, **options: Any) -> None:
+        every = options["all"]
+        batch_size = options["batch_size"]
+        dry_run = options["dry_run"]
+        done, model = reembed_memories(only_stale=not every, batch_size=batch_size, dry_run=dry_run)
         verb = "would re-embed" if dry_run else "re-embedded"
         self.stdout.write(f"{verb} {done} memories with {model}")

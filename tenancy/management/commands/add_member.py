@@ -1,7 +1,8 @@
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from tenancy.models import Membership, Role
 from tenancy.services import DEFAULT_ORGANIZATION, DEFAULT_PROJECT, get_or_create_project
@@ -12,7 +13,7 @@ class Command(BaseCommand):
         "Give a dashboard user a role in a project (creating the user, and the project, if needed)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--project", default=DEFAULT_PROJECT, help="project name")
         parser.add_argument("--org", default=DEFAULT_ORGANIZATION, help="organization name")
@@ -22,7 +23,13 @@ class Command(BaseCommand):
             "--password", default="", help="for a new user; default: a random one, printed once"
         )
 
-    def handle(self, *args, username, project, org, role, email, password, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        username = options["username"]
+        project = options["project"]
+        org = options["org"]
+        role = options["role"]
+        email = options["email"]
+        password = options["password"]
         target = get_or_create_project(project, organization=org)
         user, created = get_user_model().objects.get_or_create(
             username=username, defaults={"email": email}

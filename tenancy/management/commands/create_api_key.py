@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenancy.models import Role
 from tenancy.services import (
@@ -12,7 +14,7 @@ from tenancy.services import (
 class Command(BaseCommand):
     help = "Create an API key (and its project if needed); prints only the new key."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--project", default=DEFAULT_PROJECT, help="project name (created if missing)"
         )
@@ -24,7 +26,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default="", help="a label to tell keys apart")
 
-    def handle(self, *args, project, org, role, name, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = options["project"]
+        org = options["org"]
+        role = options["role"]
+        name = options["name"]
         try:
             target = get_or_create_project(project, organization=org)
             raw = create_api_key(target, role=role, name=name or "created with create_api_key")

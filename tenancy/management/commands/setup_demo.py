@@ -1,8 +1,9 @@
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from tenancy.models import ApiKey, Membership, Role, hash_key
 from tenancy.services import create_api_key, get_or_create_project
@@ -13,11 +14,13 @@ DEMO_KEY_FILE = ".memdash-demo-key"
 class Command(BaseCommand):
     help = "Ensure a demo organization, project, admin login and API key exist, and print them."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--key-file", default=str(Path(settings.BASE_DIR) / DEMO_KEY_FILE))
         parser.add_argument("--port", default="8000")
 
-    def handle(self, *args, key_file, port, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        key_file = options["key_file"]
+        port = options["port"]
         project = get_or_create_project()
         path = Path(key_file)
         raw = path.read_text().strip() if path.exists() else ""
