@@ -5,9 +5,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# The runtime lock only (hashed): no test, lint or benchmark tools in the image.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir uv==0.13.9 \
- && uv pip install --system --no-cache -r requirements.lock
+ && uv pip install --system --no-cache --require-hashes -r requirements.lock
 
 COPY . .
 # Settings start no database, so collecting static files needs none.

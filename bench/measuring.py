@@ -15,7 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from django.db import connection, transaction
@@ -29,8 +29,11 @@ from memories import embeddings, services
 from memories.api.views import DEFAULT_PAGE_SIZE
 from memories.attribution import Message, Scope
 from memories.models import Event, Memory, MemoryHistory
-from tenancy.models import ApiKey, Role
+from tenancy.models import ApiKey, Project, Role
 from tenancy.services import create_api_key
+
+if TYPE_CHECKING:
+    from rest_framework.response import _MonkeyPatchedResponse
 
 GROUPS = ("search", "list", "get", "history", "add", "delete")
 KEY_NAME = "benchmark"
@@ -41,6 +44,9 @@ SEARCH_P95_MS = 30.0
 LIST_P95_MS = 50.0
 ADD_PER_S = 300.0
 DELETE_100K_S = 30.0
+
+# A decoded API response body.
+JSON = dict[str, Any] | list[Any]
 
 
 class BenchmarkError(RuntimeError):
@@ -65,7 +71,7 @@ class Result:
     ok: bool | None = None
     note: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -130,31 +136,32 @@ class _Bench:
             samples.append((time.perf_counter() - started) * 1000)
             if rows:
                 counted.append(rows(outcome))
+        p95_ms = round(percentile(samples, 0.95), 2)
         result = Result(
             name=name,
             group=group,
             calls=len(samples),
             p50_ms=round(statistics.median(samples), 2),
-            p95_ms=round(percentile(samples, 0.95), 2),
+            p95_ms=p95_ms,
             max_ms=round(max(samples), 2),
             rows_per_call=round(statistics.mean(counted), 1) if counted else None,
         )
         if budget_ms is not None:
             result.budget = budget_label or f"p95 <= {budget_ms:g} ms"
-            result.ok = result.p95_ms <= budget_ms
+            result.ok = p95_ms <= budget_ms
         self.results.append(result)
         self.log(f"  {name}: p50 {result.p50_ms} ms, p95 {result.p95_ms} ms")
         return result
 
-    def post(self, path: str, body: dict) -> dict | list:
+    def post(self, path: str, body: dict[str, Any]) -> JSON:
         response = self.client.post(path, body, format="json")
         return self._json(response, path, body)
 
-    def get(self, path: str) -> dict | list:
+    def get(self, path: str) -> JSON:
         return self._json(self.client.get(path), path, None)
 
     @staticmethod
-    def _json(response, path: str, body: dict | None) -> dict | list:
+    def _json(response: _MonkeyPatchedResponse, path: str, body: dict[str, Any] | None) -> JSON:
         if response.status_code != 200:
             raise BenchmarkError(
                 f"{path} {body!r} answered {response.status_code}: {response.content[:500]!r}"
@@ -221,7 +228,7 @@ class _Bench:
             rows=hits,
         )
 
-    def list(self) -> None:
+    def listing(self) -> None:
         path = "/v3/memories/"
         found = len_of("results")
         app = self.dataset.apps[0]
@@ -232,7 +239,7 @@ class _Bench:
         busy = self.busy_users(minimum=51)
         month_ago = (timezone.now() - dt.timedelta(days=30)).date().isoformat()
         quarter_ago = (timezone.now() - dt.timedelta(days=90)).date().isoformat()
-        cases: list[tuple[str, Callable[[], dict]]] = [
+        cases: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("list: one user, page 1", lambda: {"filters": {"user_id": self.user()}}),
             (
                 "list: one user (51+ memories), page 2 of 50",
@@ -292,13 +299,11 @@ class _Bench:
         if not busy:
             cases = [case for case in cases if "page 2 of 50" not in case[0]]
         for name, body in cases:
-            self.timed_calls(
-                name,
-                "list",
-                lambda body=body: self.post(path, body()),
-                rows=found,
-                budget_ms=LIST_P95_MS,
-            )
+
+            def call(body: Callable[[], dict[str, Any]] = body) -> JSON:
+                return self.post(path, body())
+
+            self.timed_calls(name, "list", call, rows=found, budget_ms=LIST_P95_MS)
 
     def get_one(self) -> None:
         ids = self.sample_ids()
@@ -326,12 +331,14 @@ class _Bench:
         added_ids: list[str] = []
         event_ids: list[str] = []
 
-        def messages() -> list[dict]:
+        def messages() -> list[dict[str, str]]:
             return [{"role": "user", "content": f.text} for f in self.rng.sample(facts, batch)]
 
         def via_api() -> int:
             body = {"messages": messages(), "user_id": self.user(), "infer": False}
             data = self.post("/v3/memories/add/", body)
+            if not isinstance(data, dict):
+                raise BenchmarkError(f"/v3/memories/add/ answered {data!r}, not an object")
             added_ids.extend(r["id"] for r in data["results"])
             event_ids.append(data["event_id"])
             return len(data["results"])
@@ -375,6 +382,7 @@ class _Bench:
                     samples[name].append((time.perf_counter() - begun) * 1000)
             for name, _, budgeted in variants:
                 elapsed = sum(samples[name]) / 1000
+                rate = round(added[name] / elapsed, 1)
                 result = Result(
                     name=name,
                     group="add",
@@ -383,12 +391,12 @@ class _Bench:
                     p95_ms=round(percentile(samples[name], 0.95), 1),
                     max_ms=round(max(samples[name]), 1),
                     rows_per_call=round(added[name] / calls, 1),
-                    rate=round(added[name] / elapsed, 1),
+                    rate=rate,
                     rate_unit="memories/s",
                 )
                 if budgeted:
                     result.budget = f">= {ADD_PER_S:g} memories/s"
-                    result.ok = result.rate >= ADD_PER_S
+                    result.ok = rate >= ADD_PER_S
                 else:
                     result.note = "the database's share of an add: embed() patched to pool vectors"
                 self.results.append(result)
@@ -429,7 +437,8 @@ class _Bench:
             project, Memory.objects.for_project(project).filter(app_id=DELETE_APP), actor=ACTOR
         )
         elapsed = time.perf_counter() - started
-        deleted = event.results["deleted"]
+        # delete_memories records {"deleted": n} on the Event it returns; None is caught below.
+        deleted = event.results["deleted"] if event.results is not None else None
         if deleted != count:
             raise BenchmarkError(f"delete_memories deleted {deleted}, expected {count}")
         budget = DELETE_100K_S * count / 100_000
@@ -476,7 +485,8 @@ class _Bench:
             .filter(n__gte=minimum)
             .values_list("user_id", flat=True)
         )
-        return list(rows)
+        # Never None (filtered out above), but the column is nullable.
+        return [user for user in rows if user is not None]
 
     def agent_share(self) -> str:
         scope = Memory.objects.for_project(self.dataset.project).filter(agent_id__isnull=False)
@@ -498,7 +508,7 @@ def len_of(key: str) -> Callable[[Any], int]:
     return lambda body: len(body[key])
 
 
-def purge(project, *, memory_ids: list[str], event_ids: list[str]) -> None:
+def purge(project: Project, *, memory_ids: list[str], event_ids: list[str]) -> None:
     """Remove what the add measurements wrote (memories, their history, their Events)."""
     with transaction.atomic():
         Memory.objects.for_project(project).filter(pk__in=memory_ids).delete()
@@ -506,7 +516,7 @@ def purge(project, *, memory_ids: list[str], event_ids: list[str]) -> None:
         Event.objects.filter(project=project, pk__in=event_ids).delete()
 
 
-def purge_app(project, app_id: str) -> None:
+def purge_app(project: Project, app_id: str) -> None:
     """Remove every memory and history row of one app (the delete measurement's set)."""
     memory_table, history_table = Memory._meta.db_table, MemoryHistory._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
@@ -528,7 +538,7 @@ def run(dataset: Dataset, options: Options, log: Log) -> list[Result]:
     )
     steps = {
         "search": bench.search,
-        "list": bench.list,
+        "list": bench.listing,
         "get": bench.get_one,
         "history": bench.history,
         "add": bench.add,

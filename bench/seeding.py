@@ -24,12 +24,15 @@ import random
 import struct
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
@@ -226,7 +229,7 @@ def _drop_projects(projects: list[Project], log: Log) -> None:
 REBUILT_MODELS = (Memory, MemoryHistory)
 
 
-def _index_names(model) -> set[str]:
+def _index_names(model: type[Model]) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname FROM pg_indexes WHERE tablename = %s", [model._meta.db_table]
@@ -356,7 +359,7 @@ HISTORY_COLUMNS = [
 ]
 
 
-def copy_rows(table: str, columns: list[tuple[str, str]], rows) -> None:
+def copy_rows(table: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...]]) -> None:
     """Binary COPY of `rows` (tuples in `columns` order) into `table`."""
     names = ", ".join(name for name, _ in columns)
     with connection.cursor() as wrapper:
@@ -375,7 +378,17 @@ def copy_rows(table: str, columns: list[tuple[str, str]], rows) -> None:
 class Generator:
     """Random but reproducible memories: who, what, when, with what metadata."""
 
-    def __init__(self, *, project, facts, vectors, users, agents, seed, model_name) -> None:
+    def __init__(
+        self,
+        *,
+        project: Project,
+        facts: list[corpus.Fact],
+        vectors: npt.NDArray[np.float32],
+        users: list[str],
+        agents: list[str],
+        seed: int,
+        model_name: str,
+    ) -> None:
         self.project = project
         self.facts = facts
         self.vectors = vectors

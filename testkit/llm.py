@@ -86,6 +86,9 @@ class FakeLLM:
     def base_url(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
+        # A bound AF_INET socket reports its address as text (typeshed's bytes is for the address
+        # passed in).
+        assert isinstance(host, str)
         return f"http://{host}:{port}/v1"
 
     def start(self) -> FakeLLM:
@@ -116,7 +119,7 @@ class FakeLLM:
             self.server.shutdown()
             self.server.server_close()
 
-    def answer(self, body: dict) -> tuple[int, Any]:
+    def answer(self, body: dict[str, Any]) -> tuple[int, Any]:
         messages = body.get("messages") or []
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
         user = next((m["content"] for m in messages if m.get("role") == "user"), "")
@@ -148,7 +151,7 @@ class FakeLLM:
         return 200, completion(content, body.get("model", "fake"), prompt=system + user)
 
 
-def default_reply(task: str, user: str) -> dict:
+def default_reply(task: str, user: str) -> dict[str, Any]:
     if task == "update memories":
         facts = json.loads(user.split("NEW FACTS:", 1)[1])
         return {
@@ -159,7 +162,7 @@ def default_reply(task: str, user: str) -> dict:
     return {"facts": []}
 
 
-def completion(content: str, model: str, prompt: str = "") -> dict:
+def completion(content: str, model: str, prompt: str = "") -> dict[str, Any]:
     # Token counts estimated at 4 characters per token, the usual rule of thumb for English.
     prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
     return {

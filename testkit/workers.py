@@ -16,8 +16,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -28,6 +29,8 @@ from memdash.celery import app
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = Path(sys.executable).parent / "celery"
 REDIS_URL = os.environ.get("MEMDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+T = TypeVar("T")
 
 
 def database_broker_url() -> str:
@@ -56,12 +59,15 @@ def use_broker(url: str) -> Iterator[None]:
 
 def _switch(url: str) -> None:
     # Drop (do not close) the cached pools: kombu keeps them in a global registry and would hand
-    # a closed one back when switching to the same URL again.
-    app._pool = None
-    app.amqp._producer_pool = None
-    app.conf.broker_url = url
-    app.conf.broker_write_url = url
-    app.conf.broker_read_url = url
+    # a closed one back when switching to the same URL again. celery-types declares neither
+    # private cache (both are class attributes of Celery and AMQP).
+    app._pool = None  # type: ignore[attr-defined]
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
+    # Item assignment, what attribute assignment does on a Settings: its broker URL properties
+    # are only the getters.
+    app.conf["broker_url"] = url
+    app.conf["broker_write_url"] = url
+    app.conf["broker_read_url"] = url
 
 
 class Worker:
@@ -71,8 +77,8 @@ class Worker:
         broker: str,
         llm_base_url: str | None = None,
         concurrency: int = 2,
-        env: dict | None = None,
-    ):
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.broker = broker
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         fd, path = tempfile.mkstemp(prefix="celery-worker-", suffix=".log")
@@ -101,7 +107,7 @@ class Worker:
             **(env or {}),
         }
         self.concurrency = concurrency
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> Worker:
         command = [
@@ -169,7 +175,13 @@ class Worker:
             prune_dead_pids(settings.MEMDASH_PGDATA)
 
 
-def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
+def wait_for(
+    predicate: Callable[[], T | None],
+    *,
+    timeout: float = 30,
+    interval: float = 0.1,
+    message: str = "condition",
+) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -128,7 +128,7 @@ def cases(client: Client, dataset: Dataset) -> list[tuple[str, str]]:
     month_ago = (today - dt.timedelta(days=30)).isoformat()
     user, user_rows = _busiest_user(dataset.project)
     agent = dataset.agents[0]  # agents share their memories evenly
-    app = max(seeding.APPS, key=seeding.APPS.get)
+    app = max(seeding.APPS, key=seeding.APPS.__getitem__)
     user_category = _commonest_category(dataset, role="user")
     agent_category = _commonest_category(dataset, role="assistant")
     search = urlencode({"search": SEMANTIC_QUERY})
@@ -164,6 +164,8 @@ def _busiest_user(project: Project) -> tuple[str, int]:
         .order_by("-rows", "user_id")
         .first()
     )
+    if row is None or row["user_id"] is None:
+        raise CommandError(f"project {project.name} has no memory with a user_id")
     return row["user_id"], row["rows"]
 
 
@@ -200,6 +202,8 @@ def measure(client: Client, name: str, query: str, requests: int) -> dict[str, A
                 raise CommandError(f"{url} answered {response.status_code}")
             if i >= WARMUP_REQUESTS:
                 timings[kind].append(elapsed)
+    if response is None:  # only if requests + WARMUP_REQUESTS <= 0; handle() asks for >= 1
+        raise CommandError(f"no request made to {url}")
     html = response.content.decode()
     count = _COUNT.search(html)
     return {

@@ -16,10 +16,10 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 from bench.measuring import percentile
@@ -46,8 +46,11 @@ FOODS = [
 ]
 SPORTS = ["tennis", "climbing", "running", "chess", "yoga", "rowing", "cycling", "judo"]
 
+# The inline figures, and one entry per throughput run ("async" is a keyword: functional form).
+Report = TypedDict("Report", {"inline": dict[str, Any], "async": list[dict[str, Any]]})
 
-def conversation(i: int) -> list[dict]:
+
+def conversation(i: int) -> list[dict[str, str]]:
     food, sport = FOODS[i % len(FOODS)], SPORTS[i % len(SPORTS)]
     return [
         {
@@ -58,7 +61,7 @@ def conversation(i: int) -> list[dict]:
     ]
 
 
-def facts_for(prompt: str) -> dict:
+def facts_for(prompt: str) -> dict[str, Any]:
     line = next(line for line in prompt.splitlines() if line.startswith("[1] "))
     words = line.split()
     food, sport = words[words.index("like") + 1], words[words.index("play") + 1]
@@ -123,7 +126,7 @@ class Command(BaseCommand):
                 project = get_or_create_project(
                     f"bench-pipeline-{uuid.uuid4().hex[:6]}", organization="bench"
                 )
-                report = {"inline": self.inline(project, adds, users), "async": []}
+                report: Report = {"inline": self.inline(project, adds, users), "async": []}
                 for count in [int(n) for n in workers.split(",") if n.strip()]:
                     report["async"].append(
                         self.throughput(project, fake, async_adds, users, count, broker)
@@ -135,8 +138,11 @@ class Command(BaseCommand):
             with open(json_path, "w") as fh:
                 json.dump(report, fh, indent=2)
 
-    def inline(self, project: Project, adds: int, users: int) -> dict:
-        timings, llm_times, calls, tokens = [], [], [], []
+    def inline(self, project: Project, adds: int, users: int) -> dict[str, Any]:
+        timings: list[float] = []
+        llm_times: list[float] = []
+        calls: list[int] = []
+        tokens: list[int] = []
         original = llm.chat_json
 
         def timed_chat(**kwargs: Any) -> Any:
@@ -155,8 +161,10 @@ class Command(BaseCommand):
                 )
                 llm_times.append(0.0)
                 started = time.perf_counter()
-                event = services.open_add_event(project, add, actor="benchmark")
-                event = pipeline.run_add_event(event.pk)
+                opened = services.open_add_event(project, add, actor="benchmark")
+                event = pipeline.run_add_event(opened.pk)
+                if event is None:
+                    raise CommandError(f"add event {opened.pk} disappeared while it ran")
                 timings.append(time.perf_counter() - started)
                 calls.append(event.metadata["llm"]["calls"])
                 tokens.append(
@@ -189,7 +197,7 @@ class Command(BaseCommand):
         users: int,
         worker_count: int,
         broker: str,
-    ) -> dict:
+    ) -> dict[str, Any]:
         broker = broker or (REDIS_URL if _redis_up() else settings.CELERY_BROKER_URL)
         # A queue of its own, so a running `make run` worker does not take these tasks.
         with _default_queue(f"memdash-bench-{uuid.uuid4().hex[:6]}"):
@@ -212,7 +220,9 @@ class Command(BaseCommand):
             "failed": failed,
         }
 
-    def drain(self, project: Project, adds: int, users: int, broker: str) -> tuple[float, list]:
+    def drain(
+        self, project: Project, adds: int, users: int, broker: str
+    ) -> tuple[float, list[uuid.UUID]]:
         """Open `adds` PENDING adds, queue them all at once and time until none is left.
 
         Returns the seconds and the Events' ids. The Events are opened before the clock starts,
@@ -220,7 +230,7 @@ class Command(BaseCommand):
         """
         with use_broker(broker):
             app.connection_for_write().ensure_connection(max_retries=3)
-            events = []
+            events: list[Event] = []
             for i in range(adds):
                 add = pipeline.AddInput(
                     messages=[Message(m["role"], m["content"]) for m in conversation(10_000 + i)],
@@ -235,7 +245,7 @@ class Command(BaseCommand):
                 time.sleep(0.05)
             return time.perf_counter() - started, ids
 
-    def print_report(self, report: dict) -> None:
+    def print_report(self, report: Report) -> None:
         inline = report["inline"]
         out = self.stdout.write
         out("Extraction pipeline, scripted LLM answering instantly")
