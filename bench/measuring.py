@@ -25,8 +25,8 @@ from rest_framework.test import APIClient
 
 from bench import corpus
 from bench.seeding import Dataset, Generator, Log, vacuum
+from core.api.pagination import DEFAULT_PAGE_SIZE
 from memories import embeddings, services
-from memories.api.views import DEFAULT_PAGE_SIZE
 from memories.attribution import Message, Scope
 from memories.models import Event, Memory, MemoryHistory
 from tenancy.models import ApiKey, Project, Role

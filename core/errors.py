@@ -47,10 +47,6 @@ class ImmutableMemoryError(MemdashError):
     status_code = status.HTTP_400_BAD_REQUEST
 
 
-class PayloadTooLarge(MemdashError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-
-
 class UpstreamFailed(MemdashError):
     """A provider (the LLM) answered with something unusable."""
 

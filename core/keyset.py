@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,22 @@ def keyset_page(
     more = len(rows) > size
     rows = rows[:size]
     return KeysetPage(rows=rows, older=cursor_of(rows[-1], key) if more else None, newer=None)
+
+
+def requested_page(
+    queryset: models.QuerySet[Any], query: Mapping[str, str], *, key: str, size: int
+) -> KeysetPage:
+    """The page a dashboard URL asks for with its `older` or `newer` cursor.
+
+    A cursor that does not decode (edited by hand, or kept from another list) gets the first
+    page: the top of the list is a better answer to a stale link than an error.
+    """
+    try:
+        return keyset_page(
+            queryset, key=key, size=size, older=query.get("older"), newer=query.get("newer")
+        )
+    except InvalidCursor:
+        return keyset_page(queryset, key=key, size=size)
 
 
 def cursor_of(row: models.Model, key: str) -> str:

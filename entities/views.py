@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from core.htmx import is_partial, template_for, vary_on_htmx
-from core.keyset import InvalidCursor, keyset_page
+from core.keyset import requested_page
 from entities import services
 from entities.models import Entity
 from memories import listing
@@ -40,16 +40,7 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
         name_contains=search,
         cap=settings.MEMDASH_DASHBOARD_COUNT_CAP,
     )
-    try:
-        page = keyset_page(
-            entities,
-            key="updated_at",
-            size=PAGE_SIZE,
-            older=request.GET.get("older"),
-            newer=request.GET.get("newer"),
-        )
-    except InvalidCursor:
-        page = keyset_page(entities, key="updated_at", size=PAGE_SIZE)
+    page = requested_page(entities, request.GET, key="updated_at", size=PAGE_SIZE)
     query = QueryDict(mutable=True)
     if kind:
         query["kind"] = kind
@@ -112,7 +103,11 @@ def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpRespon
     if request.method == "GET":
         count = Memory.objects.for_project(request.project).for_entity(kind, name).count()
         template = template_for(request, "entities/delete.html", ("delete-confirm",))
-        return render(request, template, {"entity": entity, "count": count})
+        noun = "memory" if count == 1 else "memories"
+        delete_label = f"Delete {entity.kind} and {count:,} {noun}"
+        return render(
+            request, template, {"entity": entity, "count": count, "delete_label": delete_label}
+        )
     event = memory_services.delete_entity(request.project, entity, actor=actor_of(request))
     messages.success(request, deletion_message(event, f"{entity.kind} {entity.name}"))
     target = reverse("entities:list")

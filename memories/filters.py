@@ -93,11 +93,6 @@ class CompiledFilter:
             return {}
         return {name: None for name in ENTITY_FIELDS if name not in self.entity_fields}
 
-    def with_null_scoping(self) -> Q:
-        """The filter with the 2025 rule applied (see null_conditions)."""
-        nulls = self.null_conditions()
-        return self.q & Q(**{f"{name}__isnull": True for name in nulls})
-
 
 def all_of(*parts: dict[str, Any] | None) -> dict[str, Any]:
     """The filter matching every one of `parts` (empty ones are left out; {} matches all)."""

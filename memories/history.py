@@ -21,13 +21,14 @@ def history_row(
     action: str,
     *,
     old: str | None,
-    new: str | None,
     actor: str,
     event: Event | None,
     input: list[dict[str, Any]] | None = None,
 ) -> MemoryHistory:
-    """An unsaved history row for a change of `memory` (its scope, categories and metadata as
-    they are now; `input`: the messages that caused it)."""
+    """An unsaved history row for a change of `memory`: its text, scope, categories and
+    metadata as they are now (none of its text for a DELETE), `old` its text before, `input`
+    the messages that caused the change."""
+    new = None if action == MemoryHistory.Action.DELETE else memory.memory
     return MemoryHistory(
         project_id=memory.project_id,
         memory_id=memory.id,

@@ -409,13 +409,11 @@ class _Writer:
         self.notifications: list[dict] = []
 
     def _record(self, memory: Memory, action: str, *, old: str | None, result: dict) -> None:
-        new = memory.memory if action != "DELETE" else None
         self.history.append(
             history_row(
                 memory,
                 action,
                 old=old,
-                new=new,
                 actor="pipeline",
                 event=self.event,
                 input=self.input_messages,

@@ -218,7 +218,6 @@ def add_memories(
                     memory,
                     MemoryHistory.Action.ADD,
                     old=None,
-                    new=memory.memory,
                     actor=actor,
                     event=event,
                     input=input_messages,
@@ -298,12 +297,7 @@ def update_memory(
         )
         memory.save(update_fields=fields)
         history_row(
-            memory,
-            MemoryHistory.Action.UPDATE,
-            old=old_text,
-            new=memory.memory,
-            actor=actor,
-            event=event,
+            memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event
         ).save()
         events.finish(event, results=[updated_result(memory)])
         webhooks.notify_on_commit(memory.project_id, [webhooks.memory_change("UPDATE", memory)])
@@ -359,12 +353,7 @@ def batch_update(project: Project, updates: Sequence[BatchUpdate], *, actor: str
             changed.append(memory)
             history.append(
                 history_row(
-                    memory,
-                    MemoryHistory.Action.UPDATE,
-                    old=old_text,
-                    new=memory.memory,
-                    actor=actor,
-                    event=event,
+                    memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event
                 )
             )
         Memory.objects.bulk_update(

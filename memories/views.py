@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from core.errors import InvalidRequest, MemdashError
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
-from core.keyset import InvalidCursor, KeysetPage, capped_count, keyset_page, planner_estimate
+from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
 from core.pills import pills
 from memories import listing, services
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
@@ -152,13 +152,8 @@ def memory_list_context(
         context.update(rows=rows, count=ListCount(len(hits)), searching=True)
         return context
     memories = listing.memory_list(request.project, form.listed_filter(), order_key=form.sort_key)
-    older, newer = request.GET.get("older"), request.GET.get("newer")
-    try:
-        page = keyset_page(memories, key=form.sort_key, size=PAGE_SIZE, older=older, newer=newer)
-    except InvalidCursor:
-        older = newer = None
-        page = keyset_page(memories, key=form.sort_key, size=PAGE_SIZE)
-    first_page = not older and page.newer is None
+    page = requested_page(memories, request.GET, key=form.sort_key, size=PAGE_SIZE)
+    first_page = not request.GET.get("older") and page.newer is None
     context.update(
         rows=decorate_rows(page.rows, filter_query, sort_key=form.sort_key),
         page=page,
@@ -424,12 +419,7 @@ def _history(request: DashboardRequest, pk: uuid.UUID) -> QuerySet[MemoryHistory
 
 def _timeline(request: DashboardRequest, pk: uuid.UUID) -> KeysetPage:
     rows = _history(request, pk).select_related("source_event")
-    try:
-        return keyset_page(
-            rows, key="created_at", size=HISTORY_PAGE_SIZE, older=request.GET.get("older")
-        )
-    except InvalidCursor:
-        return keyset_page(rows, key="created_at", size=HISTORY_PAGE_SIZE)
+    return requested_page(rows, request.GET, key="created_at", size=HISTORY_PAGE_SIZE)
 
 
 def _detail_context(request: DashboardRequest, pk: uuid.UUID, memory: Memory | None) -> dict:
@@ -534,16 +524,7 @@ def event_list(request: DashboardRequest) -> HttpResponse:
         )
     except InvalidRequest as exc:
         error, events = exc.detail, Event.objects.none()
-    try:
-        page = keyset_page(
-            events,
-            key="created_at",
-            size=EVENT_PAGE_SIZE,
-            older=request.GET.get("older"),
-            newer=request.GET.get("newer"),
-        )
-    except InvalidCursor:
-        page = keyset_page(events, key="created_at", size=EVENT_PAGE_SIZE)
+    page = requested_page(events, request.GET, key="created_at", size=EVENT_PAGE_SIZE)
     for event in page.rows:
         event.entity_labels = _entity_labels(event)
     context = {

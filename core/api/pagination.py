@@ -11,7 +11,7 @@ the links can walk any number of rows at the cost of page 1 each time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,9 @@ from core.errors import InvalidRequest, NotFound
 from core.keyset import InvalidCursor, capped_count, cursor_of, keyset_page
 from core.text import quoted
 
+# Mem0's page sizes: 100 rows unless asked, at most 1000.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 # A cursor names the row a page starts after (`next`) or ends before (`previous`).
 AFTER, BEFORE = "after.", "before."
 
@@ -47,16 +50,19 @@ def paginate(
     request: Request,
     queryset: QuerySet[Any],
     *,
-    page: int,
-    page_size: int,
+    source: Mapping[str, Any],
     order_key: str,
     serialize: Callable[[Any], dict[str, Any]],
-    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One page of `queryset` in Mem0's paginated shape, with absolute links.
+    """The page of `queryset` that `source` (query string or body) asks for with `page` and
+    `page_size`, in Mem0's paginated shape with absolute links.
 
     `queryset` is ordered by (`order_key` desc, id desc), the order its keyset cursors follow.
     """
+    page = parse_positive_int(source.get("page"), "page", default=1)
+    page_size = parse_positive_int(
+        source.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+    )
     token = request.query_params.get("cursor")
     if token:
         rows, has_next, page = _page_at_cursor(queryset, token, order_key, page, page_size)
@@ -90,15 +96,12 @@ def paginate(
         previous_url = remove_query_param(url, "page")
     else:
         previous_url = replace_query_param(url, "page", page - 1)
-    body = {
+    return {
         "count": count,
         "next": next_url,
         "previous": previous_url,
         "results": [serialize(row) for row in rows],
     }
-    if extra:
-        body.update(extra)
-    return body
 
 
 def _page_at_offset(queryset: QuerySet[Any], page: int, page_size: int) -> tuple[list[Any], bool]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.pagination import paginate, parse_positive_int
+from core.api.pagination import paginate
 from core.errors import InvalidRequest, NotFound
 from entities import services
 from entities.models import Entity
@@ -20,9 +20,6 @@ from tenancy.api.base import ProjectAPIView
 
 if TYPE_CHECKING:
     from memories.listing import CountedEntity
-
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 def entity_payload(entity: CountedEntity) -> dict[str, Any]:
@@ -51,16 +48,11 @@ class EntityListView(ProjectAPIView):
                 f"type must be one of {', '.join(Entity.Kind.values)}, got {kind[:40]!r}"
             )
         entities = listing.entity_list(self.project, kind=kind, cap=settings.MEMDASH_COUNT_CAP)
-        page = parse_positive_int(query.get("page"), "page", default=1)
-        page_size = parse_positive_int(
-            query.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
-        )
         totals = listing.entity_totals(self.project)
         body = paginate(
             request,
             entities,
-            page=page,
-            page_size=page_size,
+            source=query,
             order_key="updated_at",
             serialize=entity_payload,
         )

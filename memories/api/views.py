@@ -10,11 +10,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.pagination import paginate, parse_positive_int
+from core.api.pagination import DEFAULT_PAGE_SIZE, paginate, parse_positive_int
 from core.errors import InvalidRequest, NotFound
 from core.text import quoted
 from memories import listing, services
@@ -34,8 +33,6 @@ from memories.search import search_memories
 from tenancy.api.base import ProjectAPIView
 from tenancy.models import Project, Role
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 LEGACY_LIST_LIMIT = 200
 DEFAULT_TOP_K = 10
 MAX_TOP_K = 1000
@@ -183,15 +180,10 @@ def _page(
     *,
     fields: list[str] | None = None,
 ) -> dict[str, Any]:
-    page = parse_positive_int(source.get("page"), "page", default=1)
-    page_size = parse_positive_int(
-        source.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
-    )
     return paginate(
         request,
         memories,
-        page=page,
-        page_size=page_size,
+        source=source,
         order_key="created_at",
         serialize=lambda m: memory_payload(m, fields=fields),
     )
@@ -414,21 +406,6 @@ class EventListView(ProjectAPIView):
             status=query.get("status"),
             entity=query.get("entity"),
         )
-        return Response(_page_events(request, events, query))
-
-
-def _page_events(
-    request: Request, events: QuerySet[Event], query: Mapping[str, Any]
-) -> dict[str, Any]:
-    page = parse_positive_int(query.get("page"), "page", default=1)
-    page_size = parse_positive_int(
-        query.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
-    )
-    return paginate(
-        request,
-        events,
-        page=page,
-        page_size=page_size,
-        order_key="created_at",
-        serialize=event_payload,
-    )
+        return Response(
+            paginate(request, events, source=query, order_key="created_at", serialize=event_payload)
+        )

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from memories.attribution import Message, Scope
-from memories.filters import FilterError, compile_filters
+from memories.filters import FilterError, all_of, compile_filters
 from memories.models import Memory
 from memories.services import add_memories
 
@@ -62,8 +62,9 @@ def world(project):
 
 
 def ids(project, filters, *, null_scoping=False):
-    compiled = compile_filters(filters)
-    q = compiled.with_null_scoping() if null_scoping else compiled.q
+    if null_scoping:
+        filters = all_of(filters, compile_filters(filters).null_conditions())
+    q = compile_filters(filters).q
     return set(Memory.objects.for_project(project).filter(q).values_list("memory", flat=True))
 
 

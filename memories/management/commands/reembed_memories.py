@@ -20,9 +20,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        every = options["all"]
-        batch_size = options["batch_size"]
-        dry_run = options["dry_run"]
-        done, model = reembed_memories(only_stale=not every, batch_size=batch_size, dry_run=dry_run)
-        verb = "would re-embed" if dry_run else "re-embedded"
+        done, model = reembed_memories(
+            only_stale=not options["all"],
+            batch_size=options["batch_size"],
+            dry_run=options["dry_run"],
+        )
+        verb = "would re-embed" if options["dry_run"] else "re-embedded"
         self.stdout.write(f"{verb} {done} memories with {model}")

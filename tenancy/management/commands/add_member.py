@@ -25,21 +25,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         username = options["username"]
-        project = options["project"]
-        org = options["org"]
-        role = options["role"]
-        email = options["email"]
-        password = options["password"]
-        target = get_or_create_project(project, organization=org)
+        target = get_or_create_project(options["project"], organization=options["org"])
         user, created = get_user_model().objects.get_or_create(
-            username=username, defaults={"email": email}
+            username=username, defaults={"email": options["email"]}
         )
+        password = options["password"]
         if created:
             password = password or secrets.token_urlsafe(12)
             user.set_password(password)
             user.save(update_fields=["password"])
         membership, _ = Membership.objects.update_or_create(
-            user=user, project=target, defaults={"role": role}
+            user=user, project=target, defaults={"role": options["role"]}
         )
         self.stdout.write(f"{username} is {membership.role} of {target}")
         if created:

@@ -27,13 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="a label to tell keys apart")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        project = options["project"]
-        org = options["org"]
-        role = options["role"]
-        name = options["name"]
         try:
-            target = get_or_create_project(project, organization=org)
-            raw = create_api_key(target, role=role, name=name or "created with create_api_key")
+            target = get_or_create_project(options["project"], organization=options["org"])
+            raw = create_api_key(
+                target,
+                role=options["role"],
+                name=options["name"] or "created with create_api_key",
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(raw)

@@ -19,10 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", default="8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        key_file = options["key_file"]
-        port = options["port"]
         project = get_or_create_project()
-        path = Path(key_file)
+        path = Path(options["key_file"])
         raw = path.read_text().strip() if path.exists() else ""
         # The key is only stored hashed; the file lets repeated runs print the same key.
         if (
@@ -41,7 +39,7 @@ class Command(BaseCommand):
             admin.set_password("admin")
             admin.save()
         Membership.objects.get_or_create(user=admin, project=project, defaults={"role": Role.ADMIN})
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{options['port']}"
         self.stdout.write(
             "\n".join(
                 [
