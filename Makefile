@@ -1,5 +1,5 @@
 # memdash: `make run` starts everything, `make test` runs every check. Both set themselves up.
-# `make check` is the fast loop: lint, types and the tests that need no browser and no SDK.
+# `make check` is the fast loop: lint (types included) and the tests that need no browser or SDK.
 PY ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -47,7 +47,8 @@ run: install
 worker: install
 	$(VENV)/bin/celery -A memdash worker --loglevel INFO --concurrency $${CELERY_CONCURRENCY:-2}
 
-lint: install
+# Style, formatting, template formatting, migrations in step with the models, and types.
+lint: install types
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/ruff format --check $(SOURCES)
 	$(VENV)/bin/djade --target-version 5.2 --check $(TEMPLATES)
@@ -56,10 +57,11 @@ lint: install
 types: install
 	$(VENV)/bin/mypy $(TYPED)
 
-check: lint types
+# The fast loop: lint and types, then every test but the browser and SDK suites.
+check: lint
 	$(VENV)/bin/pytest -m "not sdk and not browser" $(PYTEST_ARGS)
 
-test: install sdk browsers lint types
+test: install sdk browsers lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install

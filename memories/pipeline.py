@@ -28,11 +28,12 @@ from django.utils import timezone
 
 from core.errors import EmbeddingError
 from entities.services import touch_entities
-from memories import embeddings, events, llm, prompts, search, webhooks
+from memories import embeddings, events, llm, prompts, search
 from memories.attribution import Message, Scope, attribute, memory_hash
 from memories.categories import DEFAULT_CATEGORIES
 from memories.history import added_result, history_row
 from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
+from memories.webhooks import notify
 from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
@@ -390,7 +391,7 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
         }
         locked.save(update_fields=["metadata"])
         events.finish(locked, results=writer.results)
-        webhooks.notify_on_commit(event.project_id, writer.notifications)
+        notify.on_commit(event.project_id, writer.notifications)
     return locked
 
 
@@ -420,9 +421,9 @@ class _Writer:
             )
         )
         self.results.append(result)
-        self.notifications.append(webhooks.memory_change(action, memory))
+        self.notifications.append(notify.memory_change(action, memory))
         if action != "DELETE" and memory.categories:
-            self.notifications.append(webhooks.categorize_change(memory))
+            self.notifications.append(notify.categorize_change(memory))
 
     def add(self, change: Change) -> None:
         add = self.add_input

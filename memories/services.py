@@ -30,10 +30,11 @@ from core.errors import (
 from core.keyset import capped_count
 from entities.models import Entity
 from entities.services import touch_entities
-from memories import embeddings, events, listing, llm, pipeline, webhooks
+from memories import embeddings, events, listing, llm, pipeline
 from memories.attribution import Attributed, Message, Scope, attribute, memory_hash
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
+from memories.webhooks import notify
 from tenancy.models import Project
 
 UNSET: Any = object()
@@ -227,7 +228,7 @@ def add_memories(
         )
         touch_entities(project, (m.scope() for m in memories), at=now)
         events.finish(event, results=[added_result(m) for m in memories])
-        webhooks.notify_on_commit(project.pk, [webhooks.memory_change("ADD", m) for m in memories])
+        notify.on_commit(project.pk, [notify.memory_change("ADD", m) for m in memories])
     return AddOutcome(
         event=event, added=memories, skipped_duplicates=len(candidates) - len(memories)
     )
@@ -300,7 +301,7 @@ def update_memory(
             memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event
         ).save()
         events.finish(event, results=[updated_result(memory)])
-        webhooks.notify_on_commit(memory.project_id, [webhooks.memory_change("UPDATE", memory)])
+        notify.on_commit(memory.project_id, [notify.memory_change("UPDATE", memory)])
     return memory
 
 
@@ -362,9 +363,7 @@ def batch_update(project: Project, updates: Sequence[BatchUpdate], *, actor: str
             batch_size=500,
         )
         MemoryHistory.objects.bulk_create(history)
-        webhooks.notify_on_commit(
-            project.pk, [webhooks.memory_change("UPDATE", m) for m in changed]
-        )
+        notify.on_commit(project.pk, [notify.memory_change("UPDATE", m) for m in changed])
         events.finish(event, results=[updated_result(m) for m in changed])
     return event
 
@@ -427,7 +426,7 @@ def delete_memories(
             metadata=metadata or events.entities_of_delete(payload or {}),
         )
     scoped = memories.filter(project=project).order_by()
-    collect = webhooks.has_subscribers(project.pk)
+    collect = notify.has_subscribers(project.pk)
     total = 0
     deleted_rows: list[tuple[Any, str]] = []
     try:
@@ -439,7 +438,7 @@ def delete_memories(
                 # The heartbeat, in the chunk's transaction: a long delete is not stale.
                 events.heartbeat(event)
             total += len(rows)
-            if collect and len(deleted_rows) <= webhooks.PER_MEMORY_LIMIT:
+            if collect and len(deleted_rows) <= notify.PER_MEMORY_LIMIT:
                 deleted_rows += rows
             if len(rows) < DELETE_CHUNK:
                 break
@@ -450,14 +449,14 @@ def delete_memories(
             )
         raise
     if collect:
-        if total <= webhooks.PER_MEMORY_LIMIT:
+        if total <= notify.PER_MEMORY_LIMIT:
             changes = [
-                webhooks.memory_change("DELETE", Memory(pk=pk, memory=text))
+                notify.memory_change("DELETE", Memory(pk=pk, memory=text))
                 for pk, text in deleted_rows
             ]
         else:
-            changes = [webhooks.bulk_delete_change(total, str(event.pk))]
-        webhooks.notify_on_commit(project.pk, changes)
+            changes = [notify.bulk_delete_change(total, str(event.pk))]
+        notify.on_commit(project.pk, changes)
     events.finish(event, results={"deleted": total})
     return event
 

@@ -15,8 +15,9 @@ from typing import Any
 from celery import Task, shared_task
 
 from core.errors import EmbeddingError
-from memories import events, llm, pipeline, services, webhooks
+from memories import events, llm, pipeline, services
 from memories.models import Webhook
+from memories.webhooks import delivery, targets
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,10 @@ def deliver_webhook(self: Task, webhook_id: str, body: dict[str, Any]) -> None:
     if hook is None:
         return
     try:
-        webhooks.deliver(hook, body)
-    except webhooks.ForbiddenTarget as exc:
+        delivery.deliver(hook, body)
+    except targets.ForbiddenTarget as exc:
         logger.warning("webhook %s: not delivered: %s", webhook_id, exc)
-    except webhooks.DeliveryError as exc:
+    except delivery.DeliveryError as exc:
         if self.request.retries >= DELIVERY_RETRIES:
             logger.warning("webhook %s: giving up on a delivery: %s", webhook_id, exc)
             return

@@ -164,21 +164,22 @@ def test_updates_are_checked_too(api, hooks_path):
 def test_deliveries_resolve_the_host_and_refuse_without_retrying(project, settings, caplog):
     """Deliveries judge the addresses a name resolves to (a webhook saved while private targets
     were allowed, or a public name pointing inside), and the task gives up instead of retrying."""
-    from memories import tasks, webhooks
+    from memories import tasks
     from memories.models import Webhook
+    from memories.webhooks import delivery, targets
 
     hook = Webhook.objects.create(
         project=project, name="inside", url="http://localhost:9/hook", event_types=["memory_add"]
     )
-    with pytest.raises(webhooks.ForbiddenTarget, match="on this machine or a private network"):
-        webhooks.deliver(hook, {"event_details": {}})
+    with pytest.raises(targets.ForbiddenTarget, match="on this machine or a private network"):
+        delivery.deliver(hook, {"event_details": {}})
     assert tasks.deliver_webhook.apply(args=[str(hook.pk), {"event_details": {}}]).successful()
     assert f"webhook {hook.pk}: not delivered" in caplog.text
     # An unresolvable name is left to the HTTP client: a network error, retried later.
-    assert webhooks.target_problem("http://receiver.invalid/", resolve=True) is None
+    assert targets.target_problem("http://receiver.invalid/", resolve=True) is None
     settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
-    with pytest.raises(webhooks.DeliveryError, match="localhost:9"):  # nothing listens there
-        webhooks.deliver(hook, {"event_details": {}})
+    with pytest.raises(delivery.DeliveryError, match="localhost:9"):  # nothing listens there
+        delivery.deliver(hook, {"event_details": {}})
 
 
 def test_deliveries_connect_to_the_address_that_was_checked(project, settings, monkeypatch):
@@ -187,8 +188,8 @@ def test_deliveries_connect_to_the_address_that_was_checked(project, settings, m
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from memories import webhooks
     from memories.models import Webhook
+    from memories.webhooks import delivery, targets
 
     seen = []
 
@@ -211,7 +212,7 @@ def test_deliveries_connect_to_the_address_that_was_checked(project, settings, m
         lookups.append(host)
         return ["127.0.0.1"]
 
-    monkeypatch.setattr(webhooks, "_resolve", resolve)
+    monkeypatch.setattr(targets, "_resolve", resolve)
     settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
     hook = Webhook.objects.create(
         project=project,
@@ -220,7 +221,7 @@ def test_deliveries_connect_to_the_address_that_was_checked(project, settings, m
         event_types=["memory_add"],
     )
     try:
-        assert webhooks.deliver(hook, {"event_details": {}}) == 204
+        assert delivery.deliver(hook, {"event_details": {}}) == 204
     finally:
         server.shutdown()
     assert lookups == ["hooks.receiver.invalid"]
@@ -228,19 +229,19 @@ def test_deliveries_connect_to_the_address_that_was_checked(project, settings, m
 
 
 def test_https_deliveries_keep_the_name_for_tls(monkeypatch):
-    from memories import webhooks
+    from memories.webhooks import targets
 
-    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["93.184.216.34", "2606:2800::1"])
-    assert webhooks._pinned("https://hooks.example.com/in") == (
+    monkeypatch.setattr(targets, "_resolve", lambda host: ["93.184.216.34", "2606:2800::1"])
+    assert targets.pinned("https://hooks.example.com/in") == (
         "https://93.184.216.34/in",
         {"Host": "hooks.example.com"},
         {"sni_hostname": "hooks.example.com"},
     )
-    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["2606:2800::1"])
-    assert webhooks._pinned("https://hooks.example.com:8443/in")[0] == (
+    monkeypatch.setattr(targets, "_resolve", lambda host: ["2606:2800::1"])
+    assert targets.pinned("https://hooks.example.com:8443/in")[0] == (
         "https://[2606:2800::1]:8443/in"
     )
     # One inside address among public ones is enough to refuse the name.
-    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["93.184.216.34", "10.1.2.3"])
-    with pytest.raises(webhooks.ForbiddenTarget, match=r"\(10.1.2.3\)"):
-        webhooks._pinned("https://hooks.example.com/in")
+    monkeypatch.setattr(targets, "_resolve", lambda host: ["93.184.216.34", "10.1.2.3"])
+    with pytest.raises(targets.ForbiddenTarget, match=r"\(10.1.2.3\)"):
+        targets.pinned("https://hooks.example.com/in")
