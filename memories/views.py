@@ -274,8 +274,8 @@ class Selection:
 
 def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection | str:
     """What the POST selects, or a message saying why it selects nothing deletable."""
-    project = request.project
-    if request.POST.get("all") == "1":
+    all_matching = request.POST.get("all") == "1"
+    if all_matching:
         if form.search_text:
             return (
                 "A semantic search ranks memories rather than filtering them; select rows instead."
@@ -296,15 +296,14 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
         except ValueError:
             return "The selection contains an invalid memory id."
         deletion_filter = {"memory_ids": [str(pk) for pk in parsed]}
-        scope = _scope_summary(listing.matching(project, deletion_filter))
-    memories = listing.matching(project, deletion_filter)
+    memories = listing.matching(request.project, deletion_filter)
+    if not all_matching:
+        scope = _scope_summary(memories)
     count = memories.count()
     if count == 0:
         return "Nothing to delete: no memory matches."
     preview = list(memories.without_vectors().newest_first()[:5])
-    return Selection(
-        memories, count, request.POST.get("all") == "1", ids, scope, preview, deletion_filter
-    )
+    return Selection(memories, count, all_matching, ids, scope, preview, deletion_filter)
 
 
 def _scope_summary(memories: MemoryQuerySet) -> list[str]:

@@ -1,10 +1,13 @@
-"""Creating organizations, projects and keys (management commands and the dashboard use these)."""
+"""Creating organizations, projects and keys, and revoking keys (management commands and the
+dashboard use these)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
+from core.errors import NotFound
 from tenancy.models import ApiKey, Organization, Project, Role
 
 DEFAULT_ORGANIZATION = "Default organization"
@@ -32,3 +35,16 @@ def create_api_key(
         raise ValueError(f"role must be one of {', '.join(Role.values)}")
     _key, raw = ApiKey.generate(project=project, role=role, name=name, created_by=created_by)
     return raw
+
+
+def revoke_api_key(project: Project, key_id: int) -> bool:
+    """Revoke the project's key `key_id` at once; False when it already was.
+
+    NotFound for a key of another project, or none.
+    """
+    revoked = ApiKey.objects.filter(project=project, pk=key_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if not revoked and not ApiKey.objects.filter(project=project, pk=key_id).exists():
+        raise NotFound("No such key in this project.")
+    return bool(revoked)

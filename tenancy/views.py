@@ -8,17 +8,15 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
-from tenancy import access
+from tenancy import access, services
 from tenancy.access import DashboardRequest, project_member
 from tenancy.forms import ApiKeyForm
 from tenancy.models import ApiKey, Role
-from tenancy.services import create_api_key
 
 
 @require_POST
@@ -51,7 +49,7 @@ def api_keys(request: DashboardRequest) -> HttpResponse:
     if request.method == "POST":
         form = ApiKeyForm(request.POST)
         if form.is_valid():
-            new_key = create_api_key(
+            new_key = services.create_api_key(
                 request.project,
                 role=form.cleaned_data["role"],
                 name=form.cleaned_data["name"],
@@ -67,11 +65,7 @@ def api_keys(request: DashboardRequest) -> HttpResponse:
 @require_POST
 @project_member(Role.ADMIN)
 def revoke_api_key(request: DashboardRequest, pk: int) -> HttpResponse:
-    revoked = ApiKey.objects.filter(project=request.project, pk=pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    if not revoked and not ApiKey.objects.filter(project=request.project, pk=pk).exists():
-        raise Http404("No such key in this project.")
+    revoked = services.revoke_api_key(request.project, pk)
     message = "Key revoked: it no longer authenticates." if revoked else "Key was already revoked."
     if not is_partial(request):
         messages.success(request, message)

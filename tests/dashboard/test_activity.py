@@ -41,6 +41,25 @@ def test_filters(alice_client, world, query, expected):
     assert [e.event_type for e in response.context["page"].rows] == expected
 
 
+def test_an_unknown_filter_value_is_an_error_not_ignored(alice_client, world):
+    # The same Event filter as GET /v1/events/, which answers a 400 for it.
+    response = alice_client.get("/activity/?type=bogus")
+    assert response.status_code == 400
+    assert "event_type must be one of ADD, UPDATE, DELETE, CATEGORIZE" in response.content.decode()
+    assert response.context["page"].rows == []
+    partial = alice_client.get("/activity/?status=done", headers=htmx("event-table"))
+    assert partial.status_code == 200  # htmx 2 swaps only successful responses
+    assert "status must be one of" in partial.content.decode()
+
+
+def test_pills_remove_one_filter_through_htmx(alice_client, world):
+    response = alice_client.get("/activity/?type=ADD&entity=alex")
+    content = response.content.decode()
+    assert 'aria-label="Remove filter type ADD"' in content
+    assert 'hx-get="/activity/?entity=alex" hx-target="#event-table"' in content
+    assert '<a class="clear" href="/activity/"' in content
+
+
 def test_partial_and_canonical_url(alice_client, world):
     response = alice_client.get("/activity/?type=ADD&status=&entity=", headers=htmx("event-table"))
     content = response.content.decode()

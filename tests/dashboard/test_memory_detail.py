@@ -234,3 +234,16 @@ def test_detail_history_restore_and_boosted_get_the_full_page(alice_client, memo
     for extra in ({"HX-History-Restore-Request": "true"}, {"HX-Boosted": "true"}):
         response = alice_client.get(memory.get_absolute_url(), headers=htmx("memory-body", **extra))
         assert "<html" in response.content.decode()
+
+
+def test_edit_shows_the_services_refusal_of_a_text_over_the_limit(editor_client, memory, settings):
+    settings.MEMDASH_MAX_MEMORY_CHARS = 20
+    url = reverse("memories:edit", args=[memory.id])
+    response = editor_client.post(
+        url,
+        {"memory": "x" * 21, "metadata": "", "expiration_date": ""},
+        headers=htmx("memory-body"),
+    )
+    assert response.status_code == 200
+    assert "text has 21 characters; the limit is 20" in response.content.decode()
+    assert not MemoryHistory.objects.filter(memory_id=memory.id, event="UPDATE").exists()

@@ -260,6 +260,10 @@ def test_event_detail_and_list(api):
     listing = api.get("/v1/events/?event_type=ADD&status=SUCCEEDED").json()
     assert [e["id"] for e in listing["results"]] == [event_id]
     assert api.get("/v1/events/?status=DONE").status_code == 400
+    # The entity filter the dashboard's Activity page uses, on the API too.
+    assert api.get("/v1/events/?entity=nobody").json()["count"] == 0
+    about = api.get("/v1/events/?entity=" + event["metadata"]["user_id"]).json()["results"]
+    assert [e["id"] for e in about] == [event_id]
     missing = api.get(f"/v1/event/{uuid.uuid4()}/")
     assert missing.status_code == 404
     assert missing.json() == {
