@@ -68,13 +68,13 @@ bench: install
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py benchmark $(BENCH_ARGS)
 
-# Re-pin both locks from pyproject.toml, keeping every version the current locks hold.
+# Re-pin both locks from pyproject.toml. uv keeps the versions an output file already holds, and
+# the dev lock takes the runtime lock's versions, so the image and the tests run the same code.
 locks: install
 	$(UV) pip compile -q pyproject.toml -o requirements.lock --generate-hashes \
-		--python-version 3.11 -c requirements.lock --custom-compile-command "make locks"
+		--python-version 3.11 --custom-compile-command "make locks"
 	$(UV) pip compile -q pyproject.toml --extra dev -o requirements-dev.lock --generate-hashes \
-		--python-version 3.11 -c requirements.lock -c requirements-dev.lock \
-		--custom-compile-command "make locks"
+		--python-version 3.11 -c requirements.lock --custom-compile-command "make locks"
 
 # Stop the embedded PostgreSQL if a killed process left it running.
 clean-db: install

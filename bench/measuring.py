@@ -39,7 +39,7 @@ GROUPS = ("search", "list", "get", "history", "add", "delete")
 KEY_NAME = "benchmark"
 ACTOR = "benchmark"
 DELETE_APP = "bench-delete"
-# DESIGN.md's budgets (measured at 1M memories across 10k users).
+# memdash's budgets (README "Benchmark it"), set for 1M memories across 10k users.
 SEARCH_P95_MS = 30.0
 LIST_P95_MS = 50.0
 ADD_PER_S = 300.0

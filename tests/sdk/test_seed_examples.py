@@ -1,4 +1,5 @@
-"""The examples of the seed documents (/work/shared/seeds) that need no LLM, run as written with
+"""The examples of the seed documents (the Mem0 guides memdash implements: the add-memories API,
+entity scoping, group chat and the platform guide) that need no LLM, run as written with
 the official clients, `infer=False` added to every add and `timestamp=` back-dating memories
 where a seed filters on 2024 dates.
 
