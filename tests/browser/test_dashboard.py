@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from memories import services
 from memories.models import Memory, MemoryHistory
 from tests.browser.conftest import log_in
-from tests.dashboard.conftest import HOSTILE, remember
+from tests.dashboard.conftest import HOSTILE, bulk_memories, remember
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -118,6 +118,30 @@ def test_history_restore_after_cache_miss_gets_a_full_page(page: Page, live_serv
     page.reload()
     expect(page.locator("header.topbar")).to_have_count(1)
     expect(rows(page)).to_have_count(3)
+
+
+def test_the_shared_pager_and_activitys_pills_swap_the_list_in_place(
+    page: Page, live_server, alice, project
+):
+    bulk_memories(project, 60, user_id="pager")
+    remember(project, "an add with an Event", user_id="pager")
+    log_in(page, live_server, "alice")
+    # A full navigation would drop this marker: the links only swap the table.
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("link", name="Older →").click()
+    expect(page).to_have_url(re.compile(r"/\?older="))
+    expect(rows(page)).to_have_count(11)
+    page.get_by_role("link", name="← Newer").click()
+    expect(rows(page)).to_have_count(50)
+    assert page.evaluate("window.notReloaded") is True
+    page.goto(f"{live_server.url}/activity/?type=ADD&entity=pager")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("link", name="Remove filter type ADD").click()
+    expect(page).to_have_url(f"{live_server.url}/activity/?entity=pager")
+    expect(page.locator("#event-table tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Clear all").click()
+    expect(page).to_have_url(f"{live_server.url}/activity/")
+    assert page.evaluate("window.notReloaded") is True
 
 
 def test_open_a_memory_edit_it_and_read_the_history_diff(

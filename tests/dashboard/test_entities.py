@@ -114,6 +114,9 @@ def test_entity_named_star_is_matched_literally(alice_client, project):
     remember(project, "other", user_id="bob")
     response = alice_client.get(reverse("entities:detail", args=["user", "*"]))
     assert [m.memory for m in response.context["rows"]] == ["star"]
+    # The page's scope is part of its filter, in the filter language's literal form.
+    assert response.context["api_filter"] == {"user_id": {"eq": "*"}}
+    assert "&quot;eq&quot;: &quot;*&quot;" in response.content.decode()
 
 
 def test_unknown_kind_and_name_and_other_project_are_404(alice_client, charlie_client, world):

@@ -368,3 +368,30 @@ def test_recovery_gives_up_after_max_attempts(fake_llm, settings, transactional_
     event.refresh_from_db()
     assert event.status == "FAILED"
     assert "abandoned after 3 attempts" in event.error
+
+
+def test_a_broker_outage_after_commit_loses_no_request_and_is_no_500(
+    fake_llm, settings, transactional_db, project
+):
+    """Work is queued by task name once the change commits, robustly: with the broker down,
+    the add is stored (its Event PENDING, for the stale-event sweeper to queue again) and the
+    webhook change is simply not sent; both answers are 200."""
+    from memories.models import Webhook
+    from tests.conftest import api_client
+
+    settings.MEMDASH_WEBHOOK_ALLOW_PRIVATE = True
+    Webhook.objects.create(
+        project=project, name="hook", url="http://127.0.0.1:9/", event_types=["memory_add"]
+    )
+    api = api_client(create_api_key(project))
+    with use_broker("redis://127.0.0.1:1/0"):  # nothing listens on port 1
+        queued = api.post("/v3/memories/add/", {"messages": ALEX, "user_id": "alex"}, format="json")
+        stored = api.post(
+            "/v3/memories/add/",
+            {"messages": "I like tea", "user_id": "alex", "infer": False},
+            format="json",
+        )
+    assert queued.status_code == 200, queued.content
+    assert Event.objects.get(pk=queued.json()["event_id"]).status == "PENDING"
+    assert stored.status_code == 200, stored.content
+    assert list(Memory.objects.values_list("memory", flat=True)) == ["I like tea"]

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from memories.attribution import Message, Scope
-from memories.filters import FilterError, all_of, compile_filters
+from memories.filters import FilterError, all_of, compile_filters, conditions
 from memories.models import Memory
 from memories.services import add_memories
 
@@ -90,6 +90,44 @@ def test_null_scoping_does_not_apply_without_entity_fields(project, world):
 
 def test_wildcard_matches_any_non_null(project, world):
     assert ids(project, {"agent_id": "*"}) == {"I am a helpful travel agent"}
+
+
+def test_eq_names_an_id_that_is_literally_a_star(project, world):
+    remember(project, "A user called star", user_id="*")
+    assert ids(project, {"user_id": {"eq": "*"}}) == {"A user called star"}
+    assert len(ids(project, {"user_id": "*"})) == 4
+
+
+def test_expired_is_a_key_of_the_language(project, world):
+    yesterday = dt.date.today() - dt.timedelta(days=2)
+    remember(project, "An old coupon", user_id="alex", expires=yesterday)
+    remember(project, "A coupon for today", user_id="alex", expires=dt.date.today())
+    unexpired = ids(project, {"user_id": "alex", "expired": False})
+    assert "A coupon for today" in unexpired and "An old coupon" not in unexpired
+    assert ids(project, {"user_id": "alex", "expired": True}) == {"An old coupon"}
+    with pytest.raises(FilterError, match="expired must be true or false"):
+        compile_filters({"expired": "no"})
+
+
+def test_conditions_build_what_both_surfaces_filter_by():
+    parts = conditions(
+        entities={"user_id": ["alex"], "agent_id": ["a", "b"]},
+        categories=["food"],
+        metadata=[{"source": "chat"}],
+        created_from="2024-07-01",
+        keywords="tea",
+    )
+    assert all_of(*parts) == {
+        "AND": [
+            {"user_id": "alex"},
+            {"agent_id": {"in": ["a", "b"]}},
+            {"categories": {"in": ["food"]}},
+            {"metadata": {"source": "chat"}},
+            {"created_at": {"gte": "2024-07-01"}},
+            {"keywords": {"icontains": "tea"}},
+        ]
+    }
+    assert all_of() == {} and all_of({}, {"user_id": "a"}) == {"user_id": "a"}
 
 
 def test_or_and_in(project, world):
