@@ -61,7 +61,7 @@ Log = Callable[[str], None]
 
 
 def default_users(memories: int) -> int:
-    """About 100 memories per user, as the design's 1M memories across 10k users."""
+    """About 100 memories per user, as the budgets' 1M memories across 10k users."""
     return max(1, memories // 100)
 
 

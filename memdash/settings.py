@@ -40,8 +40,11 @@ INSTALLED_APPS = [
     "tenancy",
     "entities",
     "memories",
-    "bench",
 ]
+# The benchmark commands: development tooling that is in a checkout but not in the production
+# image (.dockerignore leaves bench/, testkit/ and tests/ out).
+if (BASE_DIR / "bench" / "apps.py").exists():
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "core.middleware.NormalizeApiPathMiddleware",

@@ -1,5 +1,5 @@
-"""Who a message belongs to: the vocabulary every write shares (scope, messages, attribution,
-content hashes).
+"""Who a message belongs to: the vocabulary every write shares (what an add asked for, scope,
+messages, attribution, content hashes).
 
 Mem0's rules, as the seed documents show them, decide whose memory each message of an add
 becomes; verbatim adds (memories.services) and the extraction pipeline (memories.pipeline)
@@ -8,6 +8,7 @@ apply the same rules, so a fact always lands where its message would have.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,3 +104,56 @@ def attribute(messages: Sequence[Message], scope: Scope) -> list[Attributed]:
             continue
         attributed.append(Attributed(message.content, ids, role, message.name))
     return attributed
+
+
+@dataclass
+class AddInput:
+    """What an add asked for (an inference add stores it as its Event's payload)."""
+
+    messages: list[Message]
+    scope: Scope
+    metadata: dict[str, Any] | None = None
+    immutable: bool = False
+    expiration_date: dt.date | None = None
+    created_at: dt.datetime | None = None
+    custom_categories: list[dict[str, str]] | None = None
+    custom_instructions: str | None = None
+    agent_custom_instructions: str | None = None
+    includes: str | None = None
+    excludes: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "messages": [m.as_dict() for m in self.messages],
+            **{k: v for k, v in self.scope.as_dict().items() if v},
+            "infer": True,
+            "metadata": self.metadata,
+            "immutable": self.immutable,
+            "expiration_date": self.expiration_date.isoformat() if self.expiration_date else None,
+            "timestamp": self.created_at.isoformat() if self.created_at else None,
+            "custom_categories": self.custom_categories,
+            "custom_instructions": self.custom_instructions,
+            "agent_custom_instructions": self.agent_custom_instructions,
+            "includes": self.includes,
+            "excludes": self.excludes,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> AddInput:
+        return cls(
+            messages=[Message(m["role"], m["content"], m.get("name")) for m in data["messages"]],
+            scope=Scope(**{name: data.get(name) for name in SCOPE_FIELDS}),
+            metadata=data.get("metadata"),
+            immutable=bool(data.get("immutable")),
+            expiration_date=dt.date.fromisoformat(data["expiration_date"])
+            if data.get("expiration_date")
+            else None,
+            created_at=dt.datetime.fromisoformat(data["timestamp"])
+            if data.get("timestamp")
+            else None,
+            custom_categories=data.get("custom_categories"),
+            custom_instructions=data.get("custom_instructions"),
+            agent_custom_instructions=data.get("agent_custom_instructions"),
+            includes=data.get("includes"),
+            excludes=data.get("excludes"),
+        )

@@ -86,24 +86,32 @@ def heartbeat(event: Event) -> None:
     Event.objects.filter(pk=event.pk, status=Event.Status.RUNNING).update(updated_at=timezone.now())
 
 
-def finish(
-    event: Event, *, results: Any, status: str = Event.Status.SUCCEEDED, error: str | None = None
-) -> None:
-    """Record the outcome of `event` (SUCCEEDED with its results, or FAILED with an error)."""
+def finish(event: Event, *, results: Any, details: dict[str, Any] | None = None) -> None:
+    """Record that `event` SUCCEEDED, with its results (and `details` added to its metadata,
+    such as an inference's LLM usage)."""
     now = timezone.now()
-    event.status = status
+    event.status = Event.Status.SUCCEEDED
     event.results = results
-    event.error = error
+    event.error = None
     event.completed_at = now
     event.updated_at = now
-    event.save(update_fields=["status", "results", "error", "completed_at", "updated_at"])
+    fields = ["status", "results", "error", "completed_at", "updated_at"]
+    if details:
+        event.metadata = {**event.metadata, **details}
+        fields.append("metadata")
+    event.save(update_fields=fields)
 
 
-def fail(event_id: Any, error: str) -> None:
-    """Mark an unfinished event FAILED with a reason the caller can read."""
+def fail(event_id: Any, error: str, *, results: Any = None) -> None:
+    """Mark an unfinished event FAILED with a reason the caller can read (and what it got done
+    before failing, as `results`)."""
     now = timezone.now()
     Event.objects.filter(pk=event_id, status__in=UNFINISHED).update(
-        status=Event.Status.FAILED, error=error[:MAX_ERROR_CHARS], completed_at=now, updated_at=now
+        status=Event.Status.FAILED,
+        error=error[:MAX_ERROR_CHARS],
+        results=results,
+        completed_at=now,
+        updated_at=now,
     )
 
 

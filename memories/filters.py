@@ -140,13 +140,23 @@ def exactly(field: str, entity_id: str) -> dict[str, Any]:
     return {field: {"eq": entity_id}} if entity_id == "*" else {field: entity_id}
 
 
+def utc_today() -> dt.date:
+    """The day expiry is judged on: today in UTC, whatever the server's time zone."""
+    return timezone.now().astimezone(dt.UTC).date()
+
+
 def unexpired_q(today: dt.date | None = None) -> Q:
     """Memories whose expiration_date has not passed (the date itself still counts, in UTC).
 
-    The only definition of "unexpired": the `expired` filter key and every read use it.
+    With is_expired, the only definition of expiry: the `expired` filter key, every read and
+    the dashboard's "expired" badge use these two.
     """
-    today = today or timezone.now().astimezone(dt.UTC).date()
-    return Q(expiration_date__isnull=True) | Q(expiration_date__gte=today)
+    return Q(expiration_date__isnull=True) | Q(expiration_date__gte=today or utc_today())
+
+
+def is_expired(expiration_date: dt.date | None, today: dt.date | None = None) -> bool:
+    """Whether a memory expiring on `expiration_date` is expired (unexpired_q's complement)."""
+    return expiration_date is not None and expiration_date < (today or utc_today())
 
 
 def compile_filters(filters: Any) -> CompiledFilter:

@@ -8,16 +8,17 @@ delete from these querysets, so what one shows is what the other would.
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, NotFound
 from core.text import quoted
 from entities.models import Entity
 from memories.filters import UNEXPIRED, all_of, compile_filters
-from memories.models import SCOPE_FIELDS, Event, Memory
+from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
 from memories.querysets import MemoryQuerySet
 from tenancy.models import Project
 
@@ -49,16 +50,50 @@ def matching(project: Project, filters: dict[str, Any] | None) -> MemoryQuerySet
 
 
 def memory_list(
-    project: Project, filters: dict[str, Any] | None, *, order_key: str = "created_at"
+    project: Project,
+    filters: dict[str, Any],
+    *,
+    show_expired: bool,
+    order_key: str = "created_at",
 ) -> MemoryQuerySet:
-    """A list of memories as pages show it: newest first by `order_key` (then id, the order
-    of keyset cursors, served by the scope indexes), without the vector columns."""
+    """A list of memories as pages show it: what `filters` matches (expired memories only with
+    `show_expired`), newest first by `order_key` (then id, the order of keyset cursors, served
+    by the scope indexes), without the vector columns."""
     if order_key not in SORT_KEYS:
         raise ValueError(f"lists are ordered by one of {SORT_KEYS}, not {order_key!r}")
-    return matching(project, filters).order_by(f"-{order_key}", "-id").without_vectors()
+    listed = matching(project, visible(filters, show_expired=show_expired))
+    return listed.order_by(f"-{order_key}", "-id").without_vectors()
+
+
+def get_memory(project: Project, memory_id: uuid.UUID) -> Memory:
+    """One of the project's memories, without its vector columns; NotFound (a 404 on both
+    surfaces) for another project's or an unknown id."""
+    memory = (
+        Memory.objects.for_project(project)
+        .select_related("project", "source_event")
+        .without_vectors()
+        .filter(pk=memory_id)
+        .first()
+    )
+    if memory is None:
+        raise NotFound("Memory not found!")
+    return memory
+
+
+def memory_history(project: Project, memory_id: uuid.UUID) -> QuerySet[MemoryHistory]:
+    """Every change of one memory, oldest first; it outlives the memory (history is kept)."""
+    return MemoryHistory.objects.filter(project=project).for_memory(memory_id)
 
 
 # --- events ------------------------------------------------------------------------------------
+
+
+def get_event(project: Project, event_id: uuid.UUID) -> Event:
+    """One of the project's Events; NotFound for another project's or an unknown id."""
+    event = Event.objects.for_project(project).filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("Event not found or you don't have permission to access it.")
+    return event
 
 
 def event_list(
@@ -88,7 +123,7 @@ def event_list(
         events = events.filter(status=status.upper())
     if entity:
         if len(entity) > MAX_ENTITY_CHARS:
-            raise InvalidRequest(f"entity has {len(entity)} characters; at most 255")
+            raise InvalidRequest(f"entity has {len(entity)} characters; at most {MAX_ENTITY_CHARS}")
         # Events record the entities they are about in `metadata` (GIN-indexed), whatever
         # their type (memories.events.named_entities).
         about = Q()

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
+from memories.filters import is_expired
 from memories.querysets import EventQuerySet, HistoryQuerySet, MemoryQuerySet
 
 EMBEDDING_DIMENSIONS = 384
@@ -190,7 +191,8 @@ class Memory(models.Model):
 
     @property
     def is_expired(self) -> bool:
-        return self.expiration_date is not None and self.expiration_date < timezone.now().date()
+        """Whether the `expired` filter key counts this memory as expired (today, UTC)."""
+        return is_expired(self.expiration_date)
 
     def scope(self) -> dict[str, str | None]:
         return {field: getattr(self, field) for field in SCOPE_FIELDS}

@@ -17,7 +17,6 @@ stale-event sweeper runs it again.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ from django.utils import timezone
 from core.errors import EmbeddingError
 from entities.services import touch_entities
 from memories import embeddings, events, llm, prompts, search
-from memories.attribution import Message, Scope, attribute, memory_hash
+from memories.attribution import AddInput, Message, attribute, memory_hash
 from memories.categories import DEFAULT_CATEGORIES
 from memories.history import added_result, history_row
 from memories.models import SCOPE_FIELDS, Category, Event, Memory, MemoryHistory
@@ -39,59 +38,6 @@ from tenancy.models import Project
 logger = logging.getLogger(__name__)
 
 RECENT_FOR_FORGET = 50
-
-
-@dataclass
-class AddInput:
-    """What an inference add asked for, as stored in its Event's payload."""
-
-    messages: list[Message]
-    scope: Scope
-    metadata: dict | None = None
-    immutable: bool = False
-    expiration_date: dt.date | None = None
-    created_at: dt.datetime | None = None
-    custom_categories: list[dict] | None = None
-    custom_instructions: str | None = None
-    agent_custom_instructions: str | None = None
-    includes: str | None = None
-    excludes: str | None = None
-
-    def to_payload(self) -> dict:
-        return {
-            "messages": [m.as_dict() for m in self.messages],
-            **{k: v for k, v in self.scope.as_dict().items() if v},
-            "infer": True,
-            "metadata": self.metadata,
-            "immutable": self.immutable,
-            "expiration_date": self.expiration_date.isoformat() if self.expiration_date else None,
-            "timestamp": self.created_at.isoformat() if self.created_at else None,
-            "custom_categories": self.custom_categories,
-            "custom_instructions": self.custom_instructions,
-            "agent_custom_instructions": self.agent_custom_instructions,
-            "includes": self.includes,
-            "excludes": self.excludes,
-        }
-
-    @classmethod
-    def from_payload(cls, data: dict) -> AddInput:
-        return cls(
-            messages=[Message(m["role"], m["content"], m.get("name")) for m in data["messages"]],
-            scope=Scope(**{name: data.get(name) for name in SCOPE_FIELDS}),
-            metadata=data.get("metadata"),
-            immutable=bool(data.get("immutable")),
-            expiration_date=dt.date.fromisoformat(data["expiration_date"])
-            if data.get("expiration_date")
-            else None,
-            created_at=dt.datetime.fromisoformat(data["timestamp"])
-            if data.get("timestamp")
-            else None,
-            custom_categories=data.get("custom_categories"),
-            custom_instructions=data.get("custom_instructions"),
-            agent_custom_instructions=data.get("agent_custom_instructions"),
-            includes=data.get("includes"),
-            excludes=data.get("excludes"),
-        )
 
 
 # --- running an event ----------------------------------------------------------------------------
@@ -383,14 +329,11 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
         Memory.objects.bulk_create(writer.new_memories)
         MemoryHistory.objects.bulk_create(writer.history)
         touch_entities(event.project, (m.scope() for m in writer.new_memories), at=writer.now)
-        locked.metadata = {
-            **locked.metadata,
-            "llm": usage.as_dict(),
-            "facts": plan.facts,
-            "ignored": plan.ignored,
-        }
-        locked.save(update_fields=["metadata"])
-        events.finish(locked, results=writer.results)
+        events.finish(
+            locked,
+            results=writer.results,
+            details={"llm": usage.as_dict(), "facts": plan.facts, "ignored": plan.ignored},
+        )
         notify.on_commit(event.project_id, writer.notifications)
     return locked
 

@@ -1,9 +1,11 @@
 """Operations that change memories. The API, the dashboard and the workers all call these.
 
 Every change writes its MemoryHistory rows in the same transaction (memories.history), and
-every operation is recorded as an Event (memories.events), so `GET /v1/event/{id}/` and the
-activity page can show it. The input limits (text length, metadata size, message count) are
-checked here, before anything is written, so every surface refuses the same input the same way.
+every add, update and delete is recorded as an Event (memories.events), so `GET /v1/event/{id}/`
+and the activity page can show it (feedback and re-embedding change no memory text and record
+none). An inference add's changes are applied by memories.pipeline, with the same history
+helpers. The input limits (text length, metadata size, message count) are checked here, before
+anything is written, so every surface refuses the same input the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from core.keyset import capped_count
 from entities.models import Entity
 from entities.services import touch_entities
 from memories import embeddings, events, listing, llm, pipeline
-from memories.attribution import Attributed, Message, Scope, attribute, memory_hash
+from memories.attribution import AddInput, Attributed, Message, Scope, attribute, memory_hash
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
 from memories.webhooks import notify
@@ -70,8 +72,17 @@ def check_metadata(metadata: dict[str, Any] | None, where: str = "metadata") -> 
         )
 
 
+def check_message_count(count: int) -> None:
+    """Refuse more than MEMDASH_MAX_MESSAGES messages in one add."""
+    if count > settings.MEMDASH_MAX_MESSAGES:
+        raise InvalidRequest(
+            f"messages: has {count} messages; at most {settings.MEMDASH_MAX_MESSAGES} are allowed"
+        )
+
+
 def check_messages(messages: Sequence[Message]) -> None:
-    """Refuse a text message over the text limit (the API's parser bounds how many there are)."""
+    """Refuse too many messages, or a text message over the text limit."""
+    check_message_count(len(messages))
     for index, message in enumerate(messages):
         if isinstance(message.content, str):
             check_text(message.content, f"messages: [{index}].content")
@@ -89,7 +100,7 @@ class AddOutcome:
 
 def submit_add(
     project: Project,
-    add: pipeline.AddInput,
+    add: AddInput,
     *,
     actor: str,
     infer: bool,
@@ -103,8 +114,6 @@ def submit_add(
     the embedder cannot complete fails its Event and raises UpstreamUnavailable (try again
     later) or UpstreamFailed (the LLM answered nonsense); both messages name the Event.
     """
-    check_messages(add.messages)
-    check_metadata(add.metadata)
     if not infer:
         return add_memories(
             project,
@@ -117,6 +126,8 @@ def submit_add(
             created_at=add.created_at,
             payload=payload,
         ).event
+    check_messages(add.messages)
+    check_metadata(add.metadata)
     event = open_add_event(project, add, actor=actor)
     if not run_inline:
         events.enqueue(event)
@@ -131,7 +142,7 @@ def submit_add(
     return finished or event
 
 
-def open_add_event(project: Project, add: pipeline.AddInput, *, actor: str) -> Event:
+def open_add_event(project: Project, add: AddInput, *, actor: str) -> Event:
     """Record an inference add as a PENDING Event (run by pipeline.run_add_event)."""
     llm.require_configured()
     return events.open_event(
@@ -444,9 +455,7 @@ def delete_memories(
                 break
     except Exception as exc:
         if not transaction.get_connection().in_atomic_block:
-            events.finish(
-                event, results={"deleted": total}, status=Event.Status.FAILED, error=str(exc)
-            )
+            events.fail(event.pk, str(exc), results={"deleted": total})
         raise
     if collect:
         if total <= notify.PER_MEMORY_LIMIT:
@@ -461,13 +470,29 @@ def delete_memories(
     return event
 
 
-def delete_or_schedule(
+def delete_matching(
+    project: Project, filters: dict[str, Any], *, actor: str, source: str | None = None
+) -> Event:
+    """Delete every memory of `project` that `filters` matches (the filter language).
+
+    The Event's payload is the filter itself, so a worker rebuilds exactly the set that was
+    counted and confirmed. `source` ("dashboard") is recorded beside it.
+    """
+    payload: dict[str, Any] = {"filters": filters}
+    if source:
+        payload["source"] = source
+    return _delete_or_schedule(
+        project, listing.matching(project, filters), actor=actor, payload=payload
+    )
+
+
+def _delete_or_schedule(
     project: Project, memories: QuerySet[Memory], *, actor: str, payload: dict[str, Any]
 ) -> Event:
     """Delete now if the set is small; otherwise record a PENDING DELETE event for a worker.
 
-    `payload` must let the worker rebuild the same set: {"filters": {...}} (a filter of the
-    filter language) or {"entity_type", "entity_id"}.
+    `payload` lets the worker rebuild the same set (run_delete_event): {"filters": {...}}, or
+    {"entity_type", "entity_id"}.
     """
     limit = settings.MEMDASH_SYNC_DELETE_LIMIT
     size, capped = capped_count(memories.filter(project=project), limit)
@@ -492,7 +517,7 @@ def delete_entity(project: Project, entity: Entity, *, actor: str) -> Event:
     removes the entity after its memories, in run_delete_event). Returns the Event.
     """
     memories = Memory.objects.for_project(project).for_entity(entity.kind, entity.name)
-    event = delete_or_schedule(
+    event = _delete_or_schedule(
         project,
         memories,
         actor=actor,
@@ -504,7 +529,7 @@ def delete_entity(project: Project, entity: Entity, *, actor: str) -> Event:
 
 
 def run_delete_event(event_id: Any) -> Event | None:
-    """Worker side of delete_or_schedule. Safe to run twice: it deletes whatever still matches."""
+    """Worker side of a scheduled delete. Safe to run twice: it deletes whatever still matches."""
     event = events.claim(event_id, kinds=(Event.Type.DELETE,))
     if event is None:
         return None

@@ -1,7 +1,8 @@
 """Celery tasks: thin, id-based wrappers around the pipeline, the services and webhooks.
 
 Nothing imports this module but Celery: code that queues work sends these tasks by name
-(memories.events.TASK_FOR_EVENT, memories.webhooks), once its transaction commits.
+(memories.events.TASK_FOR_EVENT, memories.webhooks.notify.DELIVERY_TASK), once its transaction
+commits; tests/memories/test_tasks.py checks that every such name is registered here.
 
 Every task is idempotent: it re-reads its Event, does nothing if the event is already finished,
 and can be delivered twice or re-run after a worker crash without duplicating anything.

@@ -17,12 +17,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from core.errors import InvalidRequest, MemdashError
+from core.errors import InvalidRequest, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
 from core.pills import pills
@@ -103,7 +103,7 @@ def memory_list_context(
     context: dict[str, Any] = {
         "form": form,
         "list_url": list_url,
-        "bulk": bulk and not form.fixed,
+        "bulk": bulk,
         "oob": oob,
         "oob_search": oob and request.htmx.trigger not in SEARCH_BOX_IDS,
         "rows": [],
@@ -151,7 +151,12 @@ def memory_list_context(
         )
         context.update(rows=rows, count=ListCount(len(hits)), searching=True)
         return context
-    memories = listing.memory_list(request.project, form.listed_filter(), order_key=form.sort_key)
+    memories = listing.memory_list(
+        request.project,
+        form.filter_dict(),
+        show_expired=form.include_expired,
+        order_key=form.sort_key,
+    )
     page = requested_page(memories, request.GET, key=form.sort_key, size=PAGE_SIZE)
     first_page = not request.GET.get("older") and page.newer is None
     context.update(
@@ -353,10 +358,9 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
         return render(
             request, f"{template}#bulk-confirm" if is_partial(request) else template, context
         )
-    payload = {"filters": selection.filters, "source": "dashboard"}
     # Small sets go at once; large ones become a DELETE event that a Celery worker runs.
-    event = services.delete_or_schedule(
-        request.project, selection.memories, actor=actor_of(request), payload=payload
+    event = services.delete_matching(
+        request.project, selection.filters, actor=actor_of(request), source="dashboard"
     )
     message = deletion_message(event)
     if not is_partial(request):
@@ -396,24 +400,14 @@ def _bulk_refusal(request: DashboardRequest, message: str, back: str) -> HttpRes
 
 
 def _memory_or_none(request: DashboardRequest, pk: uuid.UUID) -> Memory | None:
-    return (
-        Memory.objects.for_project(request.project)
-        .select_related("source_event")
-        .without_vectors()
-        .filter(pk=pk)
-        .first()
-    )
-
-
-def _get_memory(request: DashboardRequest, pk: uuid.UUID) -> Memory:
-    memory = _memory_or_none(request, pk)
-    if memory is None:
-        raise Http404("No such memory in this project.")
-    return memory
+    try:
+        return listing.get_memory(request.project, pk)
+    except NotFound:
+        return None
 
 
 def _history(request: DashboardRequest, pk: uuid.UUID) -> QuerySet[MemoryHistory]:
-    return MemoryHistory.objects.filter(project=request.project, memory_id=pk)
+    return listing.memory_history(request.project, pk)
 
 
 def _timeline(request: DashboardRequest, pk: uuid.UUID) -> KeysetPage:
@@ -454,7 +448,7 @@ def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @project_member(Role.EDITOR)
 def memory_edit(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
-    memory = _get_memory(request, pk)
+    memory = listing.get_memory(request.project, pk)
     if request.method == "POST":
         form = MemoryEditForm(request.POST)
         if form.is_valid():
@@ -484,7 +478,7 @@ def memory_edit(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
 @project_member(Role.EDITOR)
 def memory_delete(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     """GET: the confirmation. POST: delete through the service, then back to the list."""
-    memory = _get_memory(request, pk)
+    memory = listing.get_memory(request.project, pk)
     if request.method == "GET":
         template = template_for(request, "memories/delete.html", ("delete-confirm",))
         return render(request, template, {"memory": memory})
@@ -524,10 +518,9 @@ def event_list(request: DashboardRequest) -> HttpResponse:
     except InvalidRequest as exc:
         error, events = exc.detail, Event.objects.none()
     page = requested_page(events, request.GET, key="created_at", size=EVENT_PAGE_SIZE)
-    for event in page.rows:
-        event.entity_labels = _entity_labels(event)
     context = {
         "page": page,
+        "rows": [(event, _entity_labels(event)) for event in page.rows],
         "applied": query.dict(),
         "pills": pills(query, EVENT_FILTERS),
         "clear_query": QueryDict(),
@@ -547,26 +540,20 @@ def event_list(request: DashboardRequest) -> HttpResponse:
 
 
 def _entity_labels(event: Event) -> list[str]:
-    """ "user: alex" for the entities an Event names (adds: metadata; entity deletes: payload)."""
-    labels = []
-    for source in (event.metadata or {}, event.payload or {}):
-        if not isinstance(source, dict):
-            continue
-        for field in ("user_id", "agent_id", "app_id", "run_id"):
-            value = source.get(field)
-            if isinstance(value, str) and value:
-                labels.append(f"{field[:-3]}: {value}")
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    if payload.get("entity_type") and payload.get("entity_id"):
-        labels.append(f"{payload['entity_type']}: {payload['entity_id']}")
-    return list(dict.fromkeys(labels))
+    """ "user: alex" for the entities an Event is about (memories.events.named_entities)."""
+    about = event.metadata if isinstance(event.metadata, dict) else {}
+    return [
+        f"{SCOPE_CHIPS[field]}: {value}"
+        for field in SCOPE_CHIPS
+        if isinstance(value := about.get(field), str) and value
+    ]
 
 
 @require_GET
 @project_member()
 def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     """One Event, and the memories it added, changed or deleted (from their history rows)."""
-    event = get_object_or_404(Event.objects.for_project(request.project), pk=pk)
+    event = listing.get_event(request.project, pk)
     changes = list(
         MemoryHistory.objects.filter(project=request.project, source_event=event).order_by(
             "created_at", "id"

@@ -11,14 +11,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 
 from core.text import quoted
-from memories.attribution import Message, Scope
+from memories.attribution import AddInput, Message, Scope
 from memories.filters import ENTITY_FIELDS
 from memories.models import Event, Memory, MemoryHistory
-from memories.pipeline import AddInput
+from memories.services import check_message_count
 
 MESSAGE_ROLES = ("user", "assistant", "system", "agent")
 
@@ -116,11 +115,9 @@ class MessagesField(serializers.Field):
             raise serializers.ValidationError("must be a list of {role, content} objects")
         if not data:
             raise serializers.ValidationError("must contain at least one message")
-        if len(data) > settings.MEMDASH_MAX_MESSAGES:
-            # Before looking at each message: this also bounds the work of validating them.
-            raise serializers.ValidationError(
-                f"has {len(data)} messages; at most {settings.MEMDASH_MAX_MESSAGES} are allowed"
-            )
+        # The service's rule, checked before looking at each message: it also bounds the work
+        # of validating them.
+        check_message_count(len(data))
         cleaned = []
         for index, item in enumerate(data):
             if not isinstance(item, dict):

@@ -27,7 +27,7 @@ from memories.api.serializers import (
     history_payload,
     memory_payload,
 )
-from memories.models import Event, Memory, MemoryHistory
+from memories.models import Event, Memory
 from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
 from tenancy.api.base import ProjectAPIView
@@ -50,14 +50,7 @@ def parse_uuid(value: Any, *, label: str = "memory_id") -> uuid.UUID:
 
 class MemoryLookupMixin(ProjectAPIView):
     def get_memory(self, memory_id: Any) -> Memory:
-        try:
-            return (
-                Memory.objects.for_project(self.project)
-                .select_related("project")
-                .get(pk=parse_uuid(memory_id))
-            )
-        except Memory.DoesNotExist as exc:
-            raise NotFound("Memory not found!") from exc
+        return listing.get_memory(self.project, parse_uuid(memory_id))
 
 
 # --- add -------------------------------------------------------------------------------------------
@@ -129,10 +122,7 @@ class MemoriesV1View(AddMixin):
 
     def delete(self, request: Request) -> Response:
         filters = params.delete_filters(request.query_params)
-        memories = listing.matching(self.project, filters)
-        event = services.delete_or_schedule(
-            self.project, memories, actor=self.actor, payload={"filters": filters}
-        )
+        event = services.delete_matching(self.project, filters, actor=self.actor)
         return Response(delete_response(event, "Memories deleted successfully!"))
 
 
@@ -170,7 +160,7 @@ class AddV3View(AddMixin):
 def listed(project: Project, filters: dict[str, Any], source: Mapping[str, Any]) -> MemoryQuerySet:
     """The list a read asks for: `filters`, and expired memories only with `show_expired`."""
     show_expired = params.flag(source.get("show_expired"), "show_expired")
-    return listing.memory_list(project, listing.visible(filters, show_expired=show_expired))
+    return listing.memory_list(project, filters, show_expired=show_expired)
 
 
 def _page(
@@ -328,7 +318,7 @@ class MemoryHistoryView(MemoryLookupMixin):
     """GET /v1/memories/{id}/history/: every change, oldest first. Works after deletion too."""
 
     def get(self, request: Request, memory_id: str) -> Response:
-        rows = MemoryHistory.objects.filter(project=self.project).for_memory(parse_uuid(memory_id))
+        rows = listing.memory_history(self.project, parse_uuid(memory_id))
         payload = [history_payload(row) for row in rows]
         if not payload:
             raise NotFound("Memory not found!")
@@ -388,12 +378,7 @@ class FeedbackView(MemoryLookupMixin):
 
 class EventDetailView(ProjectAPIView):
     def get(self, request: Request, event_id: str) -> Response:
-        try:
-            event = Event.objects.for_project(self.project).get(
-                pk=parse_uuid(event_id, label="event_id")
-            )
-        except Event.DoesNotExist as exc:
-            raise NotFound("Event not found or you don't have permission to access it.") from exc
+        event = listing.get_event(self.project, parse_uuid(event_id, label="event_id"))
         return Response(event_payload(event))
 
 

@@ -1,7 +1,7 @@
 """Webhook subscriptions: creating, changing and deleting a project's webhooks.
 
-The API (memories.api.webhooks) and the dashboard call these, so a webhook is validated the
-same way wherever it is saved: a name, an http(s) URL that may receive deliveries
+The API (memories.api.webhooks) calls these, and so must any other surface that manages
+webhooks, so that a webhook is validated the same way wherever it is saved: a name, an http(s) URL that may receive deliveries
 (memories.webhooks.targets) and known event types in any of Mem0's spellings.
 """
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from memories import pipeline, services
-from memories.attribution import Message, Scope
+from memories.attribution import AddInput, Message, Scope
 from memories.models import Category, Event, Memory, MemoryHistory
 from tests.conftest import ANY_UUID, add_verbatim
 
@@ -415,7 +415,7 @@ def test_no_llm_configured_names_the_missing_setting(api, settings):
 
 def _pending_event(project, fake_llm, messages=ALEX):
     fake_llm.on("extract facts", reply=ALEX_FACTS)
-    add = pipeline.AddInput(
+    add = AddInput(
         messages=[Message(m["role"], m["content"]) for m in messages],
         scope=Scope(user_id="alex"),
     )

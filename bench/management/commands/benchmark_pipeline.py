@@ -25,7 +25,7 @@ from django.test.utils import override_settings
 from bench.measuring import percentile
 from memdash.celery import app
 from memories import events, llm, pipeline, services
-from memories.attribution import Message, Scope
+from memories.attribution import AddInput, Message, Scope
 from memories.models import Event, Memory
 from tenancy.models import Project
 from tenancy.services import get_or_create_project
@@ -155,7 +155,7 @@ class Command(BaseCommand):
         llm.chat_json = timed_chat
         try:
             for i in range(adds):
-                add = pipeline.AddInput(
+                add = AddInput(
                     messages=[Message(m["role"], m["content"]) for m in conversation(i)],
                     scope=Scope(user_id=f"user-{i % users}"),
                 )
@@ -232,7 +232,7 @@ class Command(BaseCommand):
             app.connection_for_write().ensure_connection(max_retries=3)
             pending: list[Event] = []
             for i in range(adds):
-                add = pipeline.AddInput(
+                add = AddInput(
                     messages=[Message(m["role"], m["content"]) for m in conversation(10_000 + i)],
                     scope=Scope(user_id=f"async-user-{i % users}"),
                 )
