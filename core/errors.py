@@ -43,6 +43,12 @@ class Forbidden(MemdashError):
     status_code = status.HTTP_403_FORBIDDEN
 
 
+class Conflict(MemdashError):
+    """The request collides with work under way (an erasure of the same subject, say)."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
 class ImmutableMemoryError(MemdashError):
     status_code = status.HTTP_400_BAD_REQUEST
 

@@ -25,15 +25,27 @@ PIDS_FILE = ".handle_pids.json"
 
 
 def prune_dead_pids(data_dir: Path) -> list[int]:
-    """Drop pids of processes that no longer exist from the server's handle list."""
+    """Drop pids of processes that no longer exist from the server's handle list.
+
+    The library reads and writes that list without a lock, so a process killed mid-write can
+    leave it empty or cut off; such a list is replaced by the pids still alive that it named
+    (none it can read), or every later start would fail to parse it.
+    """
     path = data_dir / PIDS_FILE
     try:
         pids = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
+    except FileNotFoundError:
         return []
-    alive = [pid for pid in pids if _is_alive(pid)]
+    except ValueError:
+        pids = None
+    if not isinstance(pids, list) or not all(isinstance(pid, int) for pid in pids):
+        pids = None
+    alive = [pid for pid in pids or [] if _is_alive(pid)]
     if alive != pids:
-        path.write_text(json.dumps(alive))
+        # A rename is atomic: readers see the old list or the new one, never half of one.
+        scratch = path.with_name(path.name + ".tmp")
+        scratch.write_text(json.dumps(alive))
+        os.replace(scratch, path)
     return alive
 
 

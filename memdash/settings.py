@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -171,10 +172,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+# The version receipts and the OpenAPI schema name.
+MEMDASH_VERSION = "0.1.0"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "memdash API",
     "DESCRIPTION": "Mem0-Platform-compatible memory API served by memdash.",
-    "VERSION": "0.1.0",
+    "VERSION": MEMDASH_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -198,6 +202,27 @@ MEMDASH_DASHBOARD_COUNT_CAP = env_int("MEMDASH_DASHBOARD_COUNT_CAP", 1_000)
 MEMDASH_EXACT_SEARCH_LIMIT = env_int("MEMDASH_EXACT_SEARCH_LIMIT", 20_000)
 # Deletes touching more memories than this run as a background Event.
 MEMDASH_SYNC_DELETE_LIMIT = env_int("MEMDASH_SYNC_DELETE_LIMIT", 1_000)
+
+# --- Compliance -----------------------------------------------------------------------------
+
+# The Ed25519 key that signs erasure receipts: PEM text, or a file holding it. With the embedded
+# database and neither set, a key is generated beside its data directory on first use (not in
+# it: PostgreSQL initialises only an empty directory).
+MEMDASH_RECEIPT_KEY = env_secret("MEMDASH_RECEIPT_KEY")
+MEMDASH_RECEIPT_KEY_FILE = env_str(
+    "MEMDASH_RECEIPT_KEY_FILE",
+    str(MEMDASH_PGDATA.with_name(MEMDASH_PGDATA.name + "-receipt-key.pem"))
+    if not DATABASE_URL
+    else "",
+)
+MEMDASH_RECEIPT_KEY_GENERATE = not DATABASE_URL and not env_str("MEMDASH_RECEIPT_KEY_FILE")
+# Salts the hashes an erasure keeps (of the subject, of tombstoned history). Changing it makes
+# old receipts' subject hashes unmatchable, nothing else; by default it derives from SECRET_KEY.
+MEMDASH_ERASURE_SALT = env_secret("MEMDASH_ERASURE_SALT") or hashlib.sha256(
+    f"memdash erasure salt:{SECRET_KEY}".encode()
+).hexdigest()
+# Erasures work through a subject's rows this many at a time (one transaction each).
+MEMDASH_ERASURE_CHUNK = env_int("MEMDASH_ERASURE_CHUNK", 2_000)
 
 # --- Providers ------------------------------------------------------------------------------
 

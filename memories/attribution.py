@@ -69,7 +69,7 @@ class Attributed:
 
 
 def attribute(messages: Sequence[Message], scope: Scope) -> list[Attributed]:
-    """Decide whose memory each message is (Mem0's rules, as the seed documents show).
+    """Decide whose memory each message is (Mem0's rules, as its guides show them).
 
     - system messages are never stored;
     - a message's `name` makes the speaker the entity, lower-cased (group chats): a user's name
@@ -80,30 +80,45 @@ def attribute(messages: Sequence[Message], scope: Scope) -> list[Attributed]:
     """
     attributed = []
     for message in messages:
-        role = "assistant" if message.role in ASSISTANT_ROLES else message.role
-        if role not in ("user", "assistant"):
-            continue
-        speaker = message.name.strip().lower() if message.name and message.name.strip() else None
-        ids: dict[str, str | None] = dict.fromkeys(SCOPE_FIELDS)
-        if role == "user":
-            if speaker:
-                ids["user_id"] = speaker
-            elif scope.user_id:
-                ids["user_id"] = scope.user_id
-            elif scope.agent_id:
-                ids["agent_id"] = scope.agent_id
-        elif speaker:
-            ids["agent_id"] = speaker
+        ids = owner_of(message, scope)
+        if ids is not None:
+            role = "assistant" if message.role in ASSISTANT_ROLES else message.role
+            attributed.append(Attributed(message.content, ids, role, message.name))
+    return attributed
+
+
+def owner_of(message: Message, scope: Scope) -> dict[str, str | None] | None:
+    """The entity ids `message` of a call with `scope` belongs to (attribute's rules), or None
+    for a message that belongs to nobody (system messages, an assistant's without agent_id)."""
+    role = "assistant" if message.role in ASSISTANT_ROLES else message.role
+    if role not in ("user", "assistant"):
+        return None
+    name = message.name
+    speaker = name.strip().lower() if isinstance(name, str) and name.strip() else None
+    ids: dict[str, str | None] = dict.fromkeys(SCOPE_FIELDS)
+    if role == "user":
+        if speaker:
+            ids["user_id"] = speaker
+        elif scope.user_id:
+            ids["user_id"] = scope.user_id
         elif scope.agent_id:
             ids["agent_id"] = scope.agent_id
-        else:
-            continue
-        ids["app_id"] = scope.app_id
-        ids["run_id"] = scope.run_id
-        if not any(ids.values()):
-            continue
-        attributed.append(Attributed(message.content, ids, role, message.name))
-    return attributed
+    elif speaker:
+        ids["agent_id"] = speaker
+    elif scope.agent_id:
+        ids["agent_id"] = scope.agent_id
+    else:
+        return None
+    ids["app_id"] = scope.app_id
+    ids["run_id"] = scope.run_id
+    return ids if any(ids.values()) else None
+
+
+def speakers(messages: Sequence[Message]) -> list[str]:
+    """The entity ids the named messages of a call speak as (group chats), lower-cased."""
+    return sorted(
+        {m.name.strip().lower() for m in messages if isinstance(m.name, str) and m.name.strip()}
+    )
 
 
 @dataclass

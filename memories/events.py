@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.queueing import send_on_commit
+from memories.attribution import Message, speakers
 from memories.models import SCOPE_FIELDS, Event, Memory
 from tenancy.models import Project
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 TASK_FOR_EVENT: dict[str, str] = {
     Event.Type.ADD: "memories.tasks.process_add_event",
     Event.Type.DELETE: "memories.tasks.process_delete_event",
+    Event.Type.ERASE: "memories.tasks.process_erase_event",
 }
 UNFINISHED = (Event.Status.PENDING, Event.Status.RUNNING)
 MAX_ERROR_CHARS = 5000
@@ -167,6 +169,16 @@ def named_entities(ids: dict[str, Any]) -> dict[str, str]:
         for field in SCOPE_FIELDS
         if isinstance(value := ids.get(field), str) and value and value != "*"
     }
+
+
+def about_add(scope: dict[str, Any], messages: Sequence[Message]) -> dict[str, Any]:
+    """An add's entities: the ids its call names, and as `speakers` the ids its group chat's
+    named messages speak as (their lines become theirs, wherever they are recorded)."""
+    about: dict[str, Any] = named_entities(scope)
+    names = speakers(messages)
+    if names:
+        about["speakers"] = names
+    return about
 
 
 def shared_entities(memories: Iterable[Memory]) -> dict[str, str]:

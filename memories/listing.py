@@ -125,8 +125,8 @@ def event_list(
         if len(entity) > MAX_ENTITY_CHARS:
             raise InvalidRequest(f"entity has {len(entity)} characters; at most {MAX_ENTITY_CHARS}")
         # Events record the entities they are about in `metadata` (GIN-indexed), whatever
-        # their type (memories.events.named_entities).
-        about = Q()
+        # their type (memories.events.named_entities, and an add's group-chat speakers).
+        about = Q(metadata__contains={"speakers": [entity]})
         for field in SCOPE_FIELDS:
             about |= Q(metadata__contains={field: entity})
         events = events.filter(about)

@@ -43,6 +43,8 @@ class Event(models.Model):
         UPDATE = "UPDATE"
         DELETE = "DELETE"
         CATEGORIZE = "CATEGORIZE"
+        # The erasure of a data subject (memories.erasure); its payload holds no personal data.
+        ERASE = "ERASE"
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
@@ -202,7 +204,12 @@ class MemoryHistory(models.Model):
     """One ADD / UPDATE / DELETE of a memory.
 
     `memory_id` is a plain UUID, not a foreign key: history outlives the memory it describes.
-    Rows are written only by memories.services, in the transaction that makes the change.
+    Rows are written only by memories.services (and the pipeline's apply step), in the
+    transaction that makes the change.
+
+    An erasure (memories.erasure) turns a row into a tombstone: it keeps the id, the memory id,
+    the kind, the time and the actor, replaces the texts, inputs, scope and snapshots with
+    nothing, and keeps only `content_hash`, a salted hash of the old content.
     """
 
     class Action(models.TextChoices):
@@ -232,6 +239,11 @@ class MemoryHistory(models.Model):
         Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when an erasure made this row a tombstone (a plain id: the Erasure outlives nothing
+    # here, and the receipt's digest is computed over these rows).
+    erased_at = models.DateTimeField(null=True, blank=True)
+    erasure_id = models.UUIDField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = HistoryQuerySet.as_manager()
 
@@ -240,7 +252,21 @@ class MemoryHistory(models.Model):
         verbose_name_plural = "memory history"
         indexes = [
             models.Index(fields=["memory_id", "created_at"], name="history_memory_idx"),
+            # An erasure finds every row of an entity, the deleted memories' included.
+            *(
+                models.Index(
+                    fields=["project", field],
+                    name=f"history_{field[:-3]}_idx",
+                    condition=models.Q(**{f"{field}__isnull": False}),
+                )
+                for field in SCOPE_FIELDS
+            ),
             models.Index(fields=["project", "-created_at"], name="history_recent_idx"),
+            models.Index(
+                fields=["erasure_id"],
+                name="history_erasure_idx",
+                condition=models.Q(erasure_id__isnull=False),
+            ),
             models.Index(fields=["source_event"], name="history_source_event_idx"),
         ]
 
@@ -305,3 +331,45 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} -> {self.url}"
+
+
+class Erasure(models.Model):
+    """The erasure of a data subject: an entity, or the memories a filter matches.
+
+    While it is pending or running it knows its subject, to find the data and to refuse writes
+    for it (memories.erasure); once done it keeps a salted hash of the subject, the counts and
+    the signed receipt, nothing that names the subject.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="erasures", db_index=False
+    )
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="erasure")
+    # user / agent / app / run, or "filter".
+    subject_type = models.CharField(max_length=10)
+    # {"entity_type", "entity_id"} or {"filters": {...}}, and the aliases searched for mentions;
+    # both emptied when the erasure is done.
+    subject = models.JSONField(null=True, blank=True)
+    aliases = models.JSONField(default=list, blank=True)
+    subject_hash = models.CharField(max_length=64)
+    # The mentions by other entities to erase too: "all", or a list of memory ids.
+    mentions = models.JSONField(default=list, blank=True)
+    reference = models.CharField(max_length=200, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    confirmed_by = models.CharField(max_length=200, blank=True, default="")
+    counts = models.JSONField(default=dict, blank=True)
+    receipt = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at", "-id"], name="erasure_recent_idx"),
+            models.Index(fields=["project", "subject_hash"], name="erasure_subject_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure {self.id} ({self.subject_type})"

@@ -25,9 +25,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import EmbeddingError
+from core.errors import EmbeddingError, MemdashError
 from entities.services import touch_entities
-from memories import embeddings, events, llm, prompts, search
+from memories import embeddings, erasure, events, llm, prompts, search
 from memories.attribution import AddInput, Message, attribute, memory_hash
 from memories.categories import DEFAULT_CATEGORIES
 from memories.history import added_result, history_row
@@ -62,6 +62,9 @@ def run_add_event(event_id: Any) -> Event | None:
         raise
     except llm.LLMError as exc:
         events.fail(event.pk, str(exc))
+        raise
+    except MemdashError as exc:  # refused, e.g. while an erasure of the entity runs
+        events.fail(event.pk, exc.detail)
         raise
     except Exception as exc:
         logger.exception("add pipeline failed for event %s", event.pk)
@@ -316,6 +319,11 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
             return locked
         targets = Memory.objects.select_for_update().in_bulk(
             [c.target.pk for c in plan.changes if c.target is not None]
+        )
+        erasure.guard_writes(
+            event.project,
+            [c.scope for c in plan.changes if c.event == "ADD"]
+            + [m.scope() for m in targets.values()],
         )
         for change in plan.changes:
             if change.event == "ADD":

@@ -32,7 +32,7 @@ from core.errors import (
 from core.keyset import capped_count
 from entities.models import Entity
 from entities.services import touch_entities
-from memories import embeddings, events, listing, llm, pipeline
+from memories import embeddings, erasure, events, listing, llm, pipeline
 from memories.attribution import AddInput, Attributed, Message, Scope, attribute, memory_hash
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
@@ -145,14 +145,20 @@ def submit_add(
 def open_add_event(project: Project, add: AddInput, *, actor: str) -> Event:
     """Record an inference add as a PENDING Event (run by pipeline.run_add_event)."""
     llm.require_configured()
-    return events.open_event(
-        project,
-        Event.Type.ADD,
-        actor=actor,
-        payload=add.to_payload(),
-        metadata={"infer": True, **events.named_entities(add.scope.as_dict())},
-        pending=True,
-    )
+    about = events.about_add(add.scope.as_dict(), add.messages)
+    with transaction.atomic():
+        # The entities of the call and its speakers; the pipeline checks again when it writes.
+        erasure.guard_writes(
+            project, [add.scope.as_dict(), *({"user_id": s} for s in about.get("speakers", []))]
+        )
+        return events.open_event(
+            project,
+            Event.Type.ADD,
+            actor=actor,
+            payload=add.to_payload(),
+            metadata={"infer": True, **about},
+            pending=True,
+        )
 
 
 def add_memories(
@@ -195,12 +201,13 @@ def add_memories(
     model_name = embeddings.get_embedder().name if fresh else ""
 
     with transaction.atomic():
+        erasure.guard_writes(project, [item.scope for item in candidates])
         event = events.open_event(
             project,
             Event.Type.ADD,
             actor=actor,
             payload=payload,
-            metadata={"infer": False, **events.named_entities(scope.as_dict())},
+            metadata={"infer": False, **events.about_add(scope.as_dict(), messages)},
             at=now,
         )
         memories = [
@@ -296,6 +303,7 @@ def update_memory(
         fields.append("created_at")
     memory.updated_at = timezone.now()
     with transaction.atomic():
+        erasure.guard_writes(memory.project, [memory.scope()])
         event = events.open_event(
             memory.project,
             Event.Type.UPDATE,
@@ -343,6 +351,7 @@ def batch_update(project: Project, updates: Sequence[BatchUpdate], *, actor: str
     changed: list[Memory] = []
     history: list[MemoryHistory] = []
     with transaction.atomic():
+        erasure.guard_writes(project, [m.scope() for m in memories.values()])
         event = events.open_event(
             project,
             Event.Type.UPDATE,

@@ -15,10 +15,10 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from core.errors import EmbeddingError
-from memories import events, llm, pipeline, services
+from core.errors import EmbeddingError, MemdashError
+from memories import erasure, events, llm, pipeline, services
 from memories.models import Webhook
-from memories.webhooks import delivery, targets
+from memories.webhooks import delivery, notify, targets
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def process_add_event(self: Task, event_id: str) -> None:
             return
         events.requeue(event_id, f"retrying after a transient error: {exc}")
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-    except llm.LLMError:
+    except (llm.LLMError, MemdashError):
         return  # the event is FAILED with the reason; retrying cannot help
 
 
@@ -52,12 +52,22 @@ def process_delete_event(self: Task, event_id: str) -> None:
     services.run_delete_event(event_id)
 
 
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+def process_erase_event(self: Task, event_id: str) -> None:
+    """Carry out a confirmed erasure (memories.erasure). A worker killed mid-way leaves the
+    Event RUNNING; the stale-event sweeper queues it again and the next run finishes it."""
+    erasure.run(event_id)
+
+
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DELIVERY_RETRIES)
 def deliver_webhook(self: Task, webhook_id: str, body: dict[str, Any]) -> None:
     """POST one change to one webhook, retrying with backoff while the receiver fails."""
     hook = Webhook.objects.filter(pk=webhook_id, is_active=True).first()
     if hook is None:
         return
+    memory_id = notify.memory_id_of(body)
+    if memory_id is not None and erasure.erased_memory(memory_id):
+        return  # an erasure took this memory since: its text must not leave now
     try:
         delivery.deliver(hook, body)
     except targets.ForbiddenTarget as exc:

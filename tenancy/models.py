@@ -32,11 +32,13 @@ class Role(models.TextChoices):
 
     VIEWER = "viewer", "Viewer (read only)"
     EDITOR = "editor", "Editor (read and write memories)"
+    COMPLIANCE = "compliance", "Compliance (also erasures and data-subject exports)"
     ADMIN = "admin", "Admin (also keys and project settings)"
 
     @classmethod
     def rank(cls, role: str) -> int:
-        return cls.values.index(role)  # the order of definition: viewer < editor < admin
+        # The order of definition: viewer < editor < compliance < admin.
+        return cls.values.index(role)
 
     @classmethod
     def allows(cls, role: str, required: str) -> bool:

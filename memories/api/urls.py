@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories.api import project, views, webhooks
+from memories.api import erasures, project, views, webhooks
 
 app_name = "memories-api"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("v1/feedback/", views.FeedbackView.as_view(), name="feedback"),
     path("v1/event/<str:event_id>/", views.EventDetailView.as_view(), name="event-detail"),
     path("v1/events/", views.EventListView.as_view(), name="event-list"),
+    path("v1/erasures/", erasures.ErasuresView.as_view(), name="erasures"),
+    path(
+        "v1/erasures/<str:erasure_id>/", erasures.ErasureDetailView.as_view(), name="erasure-detail"
+    ),
+    path("v1/receipts/public-key/", erasures.PublicKeyView.as_view(), name="receipt-key"),
+    path("v1/receipts/verify/", erasures.VerifyReceiptView.as_view(), name="receipt-verify"),
     path("v2/memories/", views.ListV2View.as_view(), name="v2-list"),
     path("v2/memories/search/", views.SearchV2View.as_view(), name="v2-search"),
     path("v3/memories/", views.ListV3View.as_view(), name="v3-list"),

@@ -70,3 +70,13 @@ def on_commit(project_id: int, changes: list[dict[str, Any]]) -> None:
         for hook in hooks:
             if change["type"] in hook.event_types:
                 send_on_commit(DELIVERY_TASK, str(hook.pk), change["body"])
+
+
+def memory_id_of(body: dict[str, Any]) -> str | None:
+    """The memory a delivery's body is about (None for a bulk delete's summary)."""
+    details = body.get("event_details") if isinstance(body, dict) else None
+    if not isinstance(details, dict):
+        return None
+    key = "memory_id" if details.get("event") == "CATEGORIZE" else "id"
+    memory_id = details.get(key)
+    return memory_id if isinstance(memory_id, str) else None

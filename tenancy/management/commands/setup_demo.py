@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from core import receipts
 from tenancy.models import ApiKey, Membership, Role, hash_key
 from tenancy.services import create_api_key, get_or_create_project
 
@@ -40,6 +41,11 @@ class Command(BaseCommand):
             admin.save()
         Membership.objects.get_or_create(user=admin, project=project, defaults={"role": Role.ADMIN})
         base = f"http://127.0.0.1:{options['port']}"
+        # The embedded default generates the receipt key into the data directory here.
+        try:
+            signer = f"signed by key {receipts.key_id(receipts.public_key())}"
+        except receipts.ReceiptKeyMissing:
+            signer = "no signing key: set MEMDASH_RECEIPT_KEY to erase data subjects"
         self.stdout.write(
             "\n".join(
                 [
@@ -51,6 +57,7 @@ class Command(BaseCommand):
                     f"  API:          {base}/v1/ping/   (Authorization: Token <API key>)",
                     f"  dashboard:    {base}/   (user admin, password admin: change it)",
                     f"  OpenAPI:      {base}/api/schema/",
+                    f"  receipts:     {signer} ({base}/v1/receipts/public-key/)",
                     "",
                 ]
             )
