@@ -218,9 +218,10 @@ MEMDASH_RECEIPT_KEY_FILE = env_str(
 MEMDASH_RECEIPT_KEY_GENERATE = not DATABASE_URL and not env_str("MEMDASH_RECEIPT_KEY_FILE")
 # Salts the hashes an erasure keeps (of the subject, of tombstoned history). Changing it makes
 # old receipts' subject hashes unmatchable, nothing else; by default it derives from SECRET_KEY.
-MEMDASH_ERASURE_SALT = env_secret("MEMDASH_ERASURE_SALT") or hashlib.sha256(
-    f"memdash erasure salt:{SECRET_KEY}".encode()
-).hexdigest()
+MEMDASH_ERASURE_SALT = (
+    env_secret("MEMDASH_ERASURE_SALT")
+    or hashlib.sha256(f"memdash erasure salt:{SECRET_KEY}".encode()).hexdigest()
+)
 # Erasures work through a subject's rows this many at a time (one transaction each).
 MEMDASH_ERASURE_CHUNK = env_int("MEMDASH_ERASURE_CHUNK", 2_000)
 

@@ -4,20 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('memdash', '0001_initial'),
+        ("memdash", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='apikey',
-            name='role',
-            field=models.CharField(choices=[('viewer', 'Viewer (read only)'), ('editor', 'Editor (read and write memories)'), ('compliance', 'Compliance (also erasures and data-subject exports)'), ('admin', 'Admin (also keys and project settings)')], default='editor', max_length=10),
+            model_name="apikey",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("viewer", "Viewer (read only)"),
+                    ("editor", "Editor (read and write memories)"),
+                    ("compliance", "Compliance (also erasures and data-subject exports)"),
+                    ("admin", "Admin (also keys and project settings)"),
+                ],
+                default="editor",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('viewer', 'Viewer (read only)'), ('editor', 'Editor (read and write memories)'), ('compliance', 'Compliance (also erasures and data-subject exports)'), ('admin', 'Admin (also keys and project settings)')], default='viewer', max_length=10),
+            model_name="membership",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("viewer", "Viewer (read only)"),
+                    ("editor", "Editor (read and write memories)"),
+                    ("compliance", "Compliance (also erasures and data-subject exports)"),
+                    ("admin", "Admin (also keys and project settings)"),
+                ],
+                default="viewer",
+                max_length=10,
+            ),
         ),
     ]
