@@ -21,6 +21,9 @@ SECTIONS = {
     "entities:delete": "entities",
     "memories:activity": "activity",
     "memories:event": "activity",
+    "memories:erasures": "erasures",
+    "memories:erasure_new": "erasures",
+    "memories:erasure": "erasures",
     "api_keys": "keys",
     "project_settings": "settings",
 }
@@ -48,5 +51,6 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "current_project": membership.project if membership else None,
         "memberships": SimpleLazyObject(memberships),
         "can_edit": role is not None and Role.allows(role, Role.EDITOR),
+        "can_erase": role is not None and Role.allows(role, Role.COMPLIANCE),
         "is_admin": role is not None and Role.allows(role, Role.ADMIN),
     }

@@ -1,0 +1,184 @@
+"""Dashboard pages of erasures: preview and confirm, progress, the receipt, the list.
+
+The officer reaches "Erase…" from an entity's page or from any filtered memories view. The
+preview states what would go, kind by kind, and lists other people's memories that mention the
+subject for review; confirming takes typing the subject's id. Everything goes through
+memories.erasure, as the API does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core.errors import Conflict, FilterError, InvalidRequest
+from core.htmx import is_partial, template_for, vary_on_htmx
+from core.keyset import requested_page
+from memories import erasure
+from memories.models import Erasure
+from memories.views import actor_of
+from tenancy.access import DashboardRequest, project_member
+from tenancy.models import Role
+
+# What the officer types to confirm erasing what a filter matches.
+FILTER_CONFIRMATION = "erase"
+PAGE_SIZE = 50
+
+
+class ErasureForm(forms.Form):
+    aliases = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=(
+            "Other names the subject may be mentioned by, one per line (a name, an email, a "
+            "phone number): the preview looks for them in other people's memories."
+        ),
+    )
+    mentions = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Mentions to erase too"
+    )
+    reference = forms.CharField(
+        max_length=200, required=False, help_text="The request's reference, e.g. a ticket number."
+    )
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why (e.g. GDPR art. 17). It goes into the receipt: put no personal data here.",
+    )
+    confirm = forms.CharField(max_length=300, label="Confirm")
+
+    def __init__(self, *args: Any, mention_ids: list[str], expected: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        mentions = self.fields["mentions"]
+        assert isinstance(mentions, forms.MultipleChoiceField)
+        mentions.choices = [(i, i) for i in mention_ids]
+        self.expected = expected
+        self.fields["confirm"].help_text = f"Type {expected} to confirm. This cannot be undone."
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.expected:
+            raise forms.ValidationError(f"type {self.expected} exactly to confirm")
+        return value
+
+
+def _subject(query: QueryDict) -> erasure.Subject:
+    """The subject a page names: ?entity_type=&entity_id=, or ?filters=<filter JSON>."""
+    text = query.get("filters")
+    if isinstance(text, str) and text:
+        try:
+            filters = json.loads(text)
+        except ValueError as exc:
+            raise InvalidRequest("filters is not valid JSON") from exc
+        return erasure.Subject.from_json({"filters": filters})
+    return erasure.Subject.from_json(
+        {"entity_type": query.get("entity_type"), "entity_id": query.get("entity_id")}
+    )
+
+
+def new_erasure_url(subject: erasure.Subject) -> str:
+    """The preview page of an erasure of `subject`."""
+    if subject.filters is not None:
+        query = {"filters": json.dumps(subject.filters, separators=(",", ":"))}
+    else:
+        query = {"entity_type": str(subject.entity_type), "entity_id": str(subject.entity_id)}
+    return f"{reverse('memories:erasure_new')}?{urlencode(query)}"
+
+
+@require_http_methods(["GET", "POST"])
+@project_member(Role.COMPLIANCE)
+def erasure_new(request: DashboardRequest) -> HttpResponse:
+    """The preview of an erasure, and its confirmation (POST)."""
+    try:
+        subject = _subject(request.GET)
+        data = request.POST if request.method == "POST" else request.GET
+        aliases = erasure.clean_aliases(
+            [line for line in (data.get("aliases") or "").splitlines() if line.strip()]
+        )
+    except (InvalidRequest, FilterError) as exc:
+        return render(request, "memories/erasure_new.html", {"error": exc.detail}, status=400)
+    preview = erasure.preview(request.project, subject, aliases=aliases)
+    expected = subject.entity_id or FILTER_CONFIRMATION
+    mention_ids = [m.id for m in preview.mentions]
+    form = ErasureForm(
+        request.POST if request.method == "POST" else None,
+        mention_ids=mention_ids,
+        expected=expected,
+        initial={"aliases": "\n".join(aliases)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = erasure.start(
+                request.project,
+                subject,
+                actor=actor_of(request),
+                aliases=aliases,
+                mentions_to_erase=form.cleaned_data["mentions"],
+                reference=form.cleaned_data["reference"],
+                reason=form.cleaned_data["reason"],
+            )
+        except (Conflict, InvalidRequest) as exc:
+            form.add_error(None, exc.detail)
+        else:
+            return redirect("memories:erasure", pk=record.pk)
+    context = {
+        "subject": subject,
+        "preview": preview,
+        "counts": preview.as_dict()["counts"],
+        "form": form,
+        "expected": expected,
+        "action": new_erasure_url(subject),
+    }
+    return render(request, "memories/erasure_new.html", context)
+
+
+def _erasure(request: DashboardRequest, pk: uuid.UUID) -> Erasure:
+    record = (
+        Erasure.objects.filter(project=request.project, pk=pk).select_related("event").first()
+    )
+    if record is None:
+        raise Http404("No such erasure in this project.")
+    return record
+
+
+@vary_on_htmx
+@require_GET
+@project_member(Role.COMPLIANCE)
+def erasure_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """One erasure: its progress while it runs (the fragment polls), then its receipt."""
+    record = _erasure(request, pk)
+    template = template_for(request, "memories/erasure_detail.html", ("erasure-status",))
+    return render(request, template, {"erasure": record, "event": record.event})
+
+
+@require_GET
+@project_member(Role.COMPLIANCE)
+def erasure_receipt(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """The signed receipt as a JSON file, exactly as signed."""
+    record = _erasure(request, pk)
+    if record.receipt is None:
+        raise Http404("This erasure has no receipt yet.")
+    response = JsonResponse(record.receipt, json_dumps_params={"indent": 2, "sort_keys": True})
+    response["Content-Disposition"] = f'attachment; filename="erasure-receipt-{record.pk}.json"'
+    return response
+
+
+@vary_on_htmx
+@require_GET
+@project_member(Role.COMPLIANCE)
+def erasure_list(request: DashboardRequest) -> HttpResponse:
+    """The project's erasures, newest first."""
+    records = Erasure.objects.filter(project=request.project).select_related("event")
+    page = requested_page(records, request.GET, key="created_at", size=PAGE_SIZE)
+    template = template_for(request, "memories/erasures.html", ("erasure-table",))
+    return render(
+        request, template, {"page": page, "filter_query": QueryDict(), "oob": is_partial(request)}
+    )
