@@ -141,9 +141,7 @@ def erasure_new(request: DashboardRequest) -> HttpResponse:
 
 
 def _erasure(request: DashboardRequest, pk: uuid.UUID) -> Erasure:
-    record = (
-        Erasure.objects.filter(project=request.project, pk=pk).select_related("event").first()
-    )
+    record = Erasure.objects.filter(project=request.project, pk=pk).select_related("event").first()
     if record is None:
         raise Http404("No such erasure in this project.")
     return record
