@@ -224,6 +224,11 @@ MEMDASH_ERASURE_SALT = (
 )
 # Erasures work through a subject's rows this many at a time (one transaction each).
 MEMDASH_ERASURE_CHUNK = env_int("MEMDASH_ERASURE_CHUNK", 2_000)
+# Exports (Platform exports and data-subject exports) are kept this long, then purged: an export
+# is a copy of personal data and should not outlive its purpose.
+MEMDASH_EXPORT_TTL_HOURS = env_int("MEMDASH_EXPORT_TTL_HOURS", 72)
+# A Platform export filled by the LLM reads at most this many memories (the newest).
+MEMDASH_EXPORT_LLM_MEMORIES = env_int("MEMDASH_EXPORT_LLM_MEMORIES", 200)
 
 # --- Providers ------------------------------------------------------------------------------
 
@@ -273,6 +278,7 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "memdash")
 # worker died: RUNNING without a heartbeat for MEMDASH_EVENT_STALE_SECONDS, or PENDING that long.
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-events": {"task": "memories.tasks.recover_stale_events", "schedule": 60.0},
+    "purge-expired-exports": {"task": "memories.tasks.purge_expired_exports", "schedule": 600.0},
 }
 MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 900)
 MEMDASH_EVENT_MAX_ATTEMPTS = env_int("MEMDASH_EVENT_MAX_ATTEMPTS", 3)

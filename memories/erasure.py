@@ -13,7 +13,8 @@ matches. Erasing it:
 4. redacts the Events about it: the texts of its memories in payloads, results and metadata,
    and its id in their metadata;
 5. drops webhook deliveries still queued for its memories (they find a tombstone and stop);
-6. deletes the entity.
+6. deletes the exports that hold its data (memories.exports), their Events keeping only ids;
+7. deletes the entity.
 
 Other entities' memories that mention the subject (its id, or an alias the officer gives) are
 listed by the preview and erased only when chosen: a mention is someone else's data too.
@@ -35,8 +36,6 @@ its erasure reads the filter again until it matches nothing before writing the r
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -52,11 +52,11 @@ from core import receipts
 from core.errors import Conflict, InvalidRequest
 from core.text import quoted
 from entities.models import Entity
-from entities.services import get_entity
-from memories import events, listing
+from memories import events, subjects
 from memories.attribution import Message, Scope, owner_of
-from memories.filters import ENTITY_FIELDS, compile_filters
-from memories.models import SCOPE_FIELDS, Erasure, Event, Memory, MemoryHistory
+from memories.filters import ENTITY_FIELDS
+from memories.models import SCOPE_FIELDS, Erasure, Event, Export, Memory, MemoryHistory
+from memories.subjects import Subject
 from tenancy.models import Project
 
 ERASED = "[erased]"
@@ -68,111 +68,6 @@ MIN_ALIAS = 3
 MAX_ALIASES = 20
 UNFINISHED = (Event.Status.PENDING, Event.Status.RUNNING)
 RECEIPT_TYPE = "memdash.erasure-receipt"
-
-
-# --- the subject ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Subject:
-    """Whom an erasure is for: an entity (`entity_type`, `entity_id`), or a filter."""
-
-    entity_type: str | None = None
-    entity_id: str | None = None
-    filters: dict[str, Any] | None = None
-
-    @classmethod
-    def from_json(cls, data: Any) -> Subject:
-        """A subject as the API sends it: {"entity_type", "entity_id"} or {"filters": {...}}."""
-        if not isinstance(data, dict):
-            raise InvalidRequest("the subject is {entity_type, entity_id} or {filters}")
-        if data.get("filters") is not None:
-            if data.get("entity_type") or data.get("entity_id"):
-                raise InvalidRequest(
-                    "name an entity (entity_type, entity_id) or a filter, not both"
-                )
-            filters = data["filters"]
-            if not isinstance(filters, dict) or not filters:
-                raise InvalidRequest("filters must be a non-empty object of the filter language")
-            compile_filters(filters)
-            return cls(filters=filters)
-        kind, name = data.get("entity_type"), data.get("entity_id")
-        if kind not in Entity.Kind.values:
-            raise InvalidRequest(
-                f"entity_type must be one of {', '.join(Entity.Kind.values)}, got {quoted(kind)}"
-            )
-        if not isinstance(name, str) or not name:
-            raise InvalidRequest("entity_id must be a non-empty string")
-        return cls(entity_type=kind, entity_id=name)
-
-    def as_json(self) -> dict[str, Any]:
-        if self.filters is not None:
-            return {"filters": self.filters}
-        return {"entity_type": self.entity_type, "entity_id": self.entity_id}
-
-    @property
-    def type(self) -> str:
-        return self.entity_type or "filter"
-
-    @property
-    def field(self) -> str | None:
-        """The memory column holding an entity subject's id."""
-        return f"{self.entity_type}_id" if self.entity_type else None
-
-    def digest(self, project: Project) -> str:
-        """The salted hash an erasure keeps of its subject (and writes look erasures up by)."""
-        if self.filters is not None:
-            text = "filter:" + json.dumps(self.filters, sort_keys=True, separators=(",", ":"))
-        else:
-            text = f"{self.entity_type}:{self.entity_id}"
-        return salted_hash(f"{project.public_id}:{text}")
-
-    def memories(self, project: Project) -> QuerySet[Memory]:
-        """Every memory of the subject, expired ones included."""
-        if self.filters is not None:
-            return listing.matching(project, self.filters)
-        return Memory.objects.for_project(project).filter(**{str(self.field): self.entity_id})
-
-
-def salted_hash(text: str) -> str:
-    """HMAC-SHA256 of `text` under MEMDASH_ERASURE_SALT, in hex."""
-    return hmac.new(
-        settings.MEMDASH_ERASURE_SALT.encode(), text.encode(), hashlib.sha256
-    ).hexdigest()
-
-
-def check_subject(project: Project, subject: Subject) -> None:
-    """NotFound for an entity subject the project does not have (a filter may match nothing)."""
-    entity = subject.entity_type is not None and subject.entity_id is not None
-    if entity and not subject.memories(project).exists():
-        get_entity(project, str(subject.entity_type), str(subject.entity_id))
-
-
-# --- what it covers ------------------------------------------------------------------------------
-
-
-def _history(project: Project, subject: Subject, memory_ids: QuerySet[Memory, Any]) -> Q:
-    """History rows of the subject: its id on the row (entities), or one of its memories
-    (`memory_ids`: a values("pk") subquery)."""
-    wanted = Q(memory_id__in=memory_ids)
-    if subject.field is not None:
-        wanted |= Q(**{subject.field: subject.entity_id})
-    return wanted
-
-
-def _about(subject: Subject) -> Q:
-    """Events that name an entity subject in their metadata (memories.events.about_add)."""
-    if subject.field is None:
-        return Q(pk__in=[])
-    return Q(metadata__contains={subject.field: subject.entity_id}) | Q(
-        metadata__contains={"speakers": [subject.entity_id]}
-    )
-
-
-def _events(project: Project, subject: Subject, history: QuerySet[MemoryHistory]) -> Q:
-    """Events to redact: about the subject, or the source of one of its history rows."""
-    sources = history.exclude(source_event=None).values("source_event_id")
-    return (_about(subject) | Q(pk__in=sources)) & ~Q(event_type=Event.Type.ERASE)
 
 
 @dataclass
@@ -237,6 +132,7 @@ class Preview:
     history: int
     events: int
     inputs: int
+    exports: int
     mention_count: int
     mentions: list[Mention] = field(default_factory=list)
 
@@ -247,6 +143,7 @@ class Preview:
                 "history": self.history,
                 "events": self.events,
                 "inputs": self.inputs,
+                "exports": self.exports,
                 "mentions": self.mention_count,
             },
             "mentions": [asdict(m) for m in self.mentions],
@@ -255,23 +152,23 @@ class Preview:
 
 def preview(project: Project, subject: Subject, *, aliases: Sequence[str] = ()) -> Preview:
     """The erasure's dry run: counts per kind, and the mentions to review."""
-    check_subject(project, subject)
+    subjects.check_subject(project, subject)
     memory_ids = subject.memories(project).values("pk")
-    history = MemoryHistory.objects.filter(project=project, erased_at=None).filter(
-        _history(project, subject, memory_ids)
-    )
-    about = Event.objects.for_project(project).filter(_events(project, subject, history))
+    history = subjects.history_of(project, subject)
+    about = Event.objects.for_project(project).filter(subjects.events_q(subject, history))
     inputs = (
         MemoryHistory.objects.filter(project=project, erased_at=None, source_event__in=about)
         .exclude(input=None)
         .exclude(pk__in=history.values("pk"))
     )
     found, mention_count = mentions(project, subject, aliases)
+    held = exports_holding(project, subject, memory_ids, history)
     return Preview(
         memories=subject.memories(project).count(),
         history=history.count(),
         events=about.count(),
         inputs=inputs.count(),
+        exports=held.count(),
         mention_count=mention_count,
         mentions=[
             Mention(str(m.pk), m.memory, m.user_id, m.agent_id, m.app_id, m.run_id)
@@ -347,7 +244,7 @@ def start(
     `mentions_to_erase` is "all" or ids among the preview's mentions. A second erasure of a
     subject while one is unfinished is a Conflict.
     """
-    check_subject(project, subject)
+    subjects.check_subject(project, subject)
     chosen = _chosen_mentions(project, subject, aliases, mentions_to_erase)
     digest = subject.digest(project)
     with transaction.atomic():
@@ -450,8 +347,10 @@ def run(event_id: Any) -> Event | None:
         return event
     attempt = _Run(erasure, event, Subject.from_json(erasure.subject))
     try:
+        _drop_exports(attempt)
         _redact_events(attempt)
         _erase_rows(attempt)
+        _drop_exports(attempt)
         _finish(attempt)
     except Exception as exc:
         events.fail(event.pk, f"erasure stopped: {type(exc).__name__}: {exc}")
@@ -471,7 +370,7 @@ def _doomed_history(run_: _Run) -> QuerySet[MemoryHistory]:
     memory_ids = _doomed_memories(run_).values("pk")
     erased_before = MemoryHistory.objects.filter(erasure_id=run_.erasure.pk).values("memory_id")
     return MemoryHistory.objects.filter(project=run_.project, erased_at=None).filter(
-        _history(run_.project, run_.subject, memory_ids)
+        subjects.history_q(run_.subject, memory_ids)
         | Q(memory_id__in=erased_before)
         | Q(memory_id__in=run_.erasure.mentions or [])
     )
@@ -480,6 +379,65 @@ def _doomed_history(run_: _Run) -> QuerySet[MemoryHistory]:
 def _chunks(ids: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+# 0. Exports holding the subject's data (before and after the rest, to catch one made meanwhile).
+
+
+def exports_holding(
+    project: Project,
+    subject: Subject,
+    memory_ids: QuerySet[Any, Any],
+    history: QuerySet[MemoryHistory],
+    *,
+    erasure_id: Any = None,
+) -> QuerySet[Export]:
+    """The project's exports that hold the subject's data: made of the subject, naming it in
+    their request, or holding one of its memories (`memory_ids`, a values("pk") subquery) or a
+    memory whose recorded inputs carry its lines (rows written by the Events about it)."""
+    touched = Q(source_event__in=Event.objects.filter(subjects.events_q(subject, history)))
+    if erasure_id is not None:
+        touched |= Q(erasure_id=erasure_id)
+    touched_ids = MemoryHistory.objects.filter(project=project).filter(touched).values("memory_id")
+    holding = Q(subject_hash=subject.digest(project))
+    if subject.entity_type:
+        holding |= Q(entity_keys__contains=[f"{subject.entity_type}:{subject.entity_id}"])
+    holding |= Q(memory_ids__overlap=ArraySubquery(memory_ids))
+    holding |= Q(memory_ids__overlap=ArraySubquery(touched_ids))
+    return Export.objects.filter(project=project).filter(holding)
+
+
+def _drop_exports(run_: _Run) -> None:
+    """Delete the exports holding the subject's data; their Events keep only the export's id."""
+    project = run_.project
+    holding = exports_holding(
+        project,
+        run_.subject,
+        _doomed_memories(run_).values("pk"),
+        _doomed_history(run_),
+        erasure_id=run_.erasure.pk,
+    )
+    with transaction.atomic():
+        doomed = holding.select_for_update()
+        export_ids = [str(pk) for pk in doomed.values_list("pk", flat=True)]
+        if not export_ids:
+            return
+        event_ids = list(doomed.values_list("event_id", flat=True))
+        downloads = Event.objects.for_project(project).filter(
+            event_type=Event.Type.DOWNLOAD, payload__export_id__in=export_ids
+        )
+        for event in [*Event.objects.filter(pk__in=event_ids), *downloads]:
+            event.payload = {
+                "export_id": event.payload.get("export_id"),
+                "kind": event.payload.get("kind"),
+                "erased": True,
+            }
+            event.metadata = {}
+            if event.event_type == Event.Type.EXPORT:
+                event.results = {"export_id": event.payload["export_id"], "erased": True}
+            event.save(update_fields=["payload", "metadata", "results"])
+        deleted = Export.objects.filter(pk__in=export_ids).delete()[0]
+        run_.counts["exports"] = run_.counts.get("exports", 0) + deleted
 
 
 # 1. Events and inputs, while the texts they are matched against still exist.
@@ -510,7 +468,7 @@ def _redact_events(run_: _Run) -> None:
     scrubber = _Scrubber(subject, texts, memory_ids)
     event_ids = list(
         Event.objects.for_project(project)
-        .filter(_events(project, subject, history))
+        .filter(subjects.events_q(subject, history))
         .values_list("pk", flat=True)
     )
     own_rows = set(history.values_list("pk", flat=True))
@@ -748,6 +706,7 @@ def _finish(run_: _Run) -> None:
         "inputs": run_.counts.get("inputs", 0),
         "mentions": len(erasure.mentions or []),
         "entities": run_.counts.get("entities", 0),
+        "exports": run_.counts.get("exports", 0),
     }
     started = run_.event.started_at or erasure.created_at
     receipt = receipts.sign(

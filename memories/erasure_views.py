@@ -24,6 +24,7 @@ from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from memories import erasure
 from memories.models import Erasure
+from memories.subjects import Subject
 from memories.views import actor_of
 from tenancy.access import DashboardRequest, project_member
 from tenancy.models import Role
@@ -70,7 +71,7 @@ class ErasureForm(forms.Form):
         return value
 
 
-def _subject(query: QueryDict) -> erasure.Subject:
+def _subject(query: QueryDict) -> Subject:
     """The subject a page names: ?entity_type=&entity_id=, or ?filters=<filter JSON>."""
     text = query.get("filters")
     if isinstance(text, str) and text:
@@ -78,13 +79,13 @@ def _subject(query: QueryDict) -> erasure.Subject:
             filters = json.loads(text)
         except ValueError as exc:
             raise InvalidRequest("filters is not valid JSON") from exc
-        return erasure.Subject.from_json({"filters": filters})
-    return erasure.Subject.from_json(
+        return Subject.from_json({"filters": filters})
+    return Subject.from_json(
         {"entity_type": query.get("entity_type"), "entity_id": query.get("entity_id")}
     )
 
 
-def new_erasure_url(subject: erasure.Subject) -> str:
+def new_erasure_url(subject: Subject) -> str:
     """The preview page of an erasure of `subject`."""
     if subject.filters is not None:
         query = {"filters": json.dumps(subject.filters, separators=(",", ":"))}

@@ -33,6 +33,7 @@ TASK_FOR_EVENT: dict[str, str] = {
     Event.Type.ADD: "memories.tasks.process_add_event",
     Event.Type.DELETE: "memories.tasks.process_delete_event",
     Event.Type.ERASE: "memories.tasks.process_erase_event",
+    Event.Type.EXPORT: "memories.tasks.process_export_event",
 }
 UNFINISHED = (Event.Status.PENDING, Event.Status.RUNNING)
 MAX_ERROR_CHARS = 5000

@@ -45,6 +45,9 @@ class Event(models.Model):
         CATEGORIZE = "CATEGORIZE"
         # The erasure of a data subject (memories.erasure); its payload holds no personal data.
         ERASE = "ERASE"
+        # Making an export (memories.exports), and every download of one.
+        EXPORT = "EXPORT"
+        DOWNLOAD = "DOWNLOAD"
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
@@ -373,3 +376,69 @@ class Erasure(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.id} ({self.subject_type})"
+
+
+class Export(models.Model):
+    """A copy of memories handed out (memories.exports): a Platform export (a schema filled
+    from the memories a filter matches) or the full export of a data subject (a zip).
+
+    It remembers the memories it copied and the entities its request names, so that an erasure
+    can delete every export holding the subject's data; its content is purged at `expires_at`.
+    """
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform"
+        SUBJECT = "subject"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="exports", db_index=False
+    )
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="export")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Platform: the request's filters. Subject: {"entity_type", "entity_id"} or {"filters"}.
+    request = models.JSONField(default=dict)
+    # Platform exports are found again by their filters (sha256 of their canonical JSON).
+    filters_key = models.CharField(max_length=64, blank=True, default="")
+    # "user:maria" for every entity id the request names; a subject export's subject hash.
+    entity_keys = ArrayField(models.CharField(max_length=270), default=list, blank=True)
+    subject_hash = models.CharField(max_length=64, blank=True, default="")
+    schema = models.JSONField(null=True, blank=True)
+    instructions = models.TextField(blank=True, default="")
+    # Filled in by the worker: the memories copied, and the content.
+    memory_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    llm_used = models.BooleanField(null=True, blank=True)
+    archive = models.BinaryField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    # Set when the content was purged (expired); the row stays as a record that it existed.
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["project", "kind", "-created_at", "-id"], name="export_recent_idx"
+            ),
+            models.Index(fields=["project", "filters_key"], name="export_filters_idx"),
+            models.Index(fields=["project", "subject_hash"], name="export_subject_idx"),
+            GinIndex(fields=["entity_keys"], name="export_entities_gin"),
+            GinIndex(fields=["memory_ids"], name="export_memories_gin"),
+            models.Index(
+                fields=["expires_at"],
+                name="export_expiry_idx",
+                condition=models.Q(purged_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export {self.id}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.purged_at is not None or self.expires_at <= timezone.now()

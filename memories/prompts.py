@@ -1,4 +1,5 @@
-"""The prompts of the extraction pipeline, and the parsing of what comes back.
+"""The prompts memdash sends its LLM (extraction, and filling an export's schema), and the
+parsing of what comes back.
 
 Each system prompt starts with a `# Task:` line naming its step, so provider logs (and the
 scripted LLM of the test suite) can tell the three calls apart. Every reply is validated here:
@@ -17,6 +18,7 @@ from memories.llm import LLMResponseError
 EXTRACT = "extract facts"
 DECIDE = "update memories"
 CATEGORIZE = "categorize memories"
+FILL_EXPORT = "fill export schema"
 
 MAX_FACTS = 50
 MAX_FACT_CHARS = 2000
@@ -217,3 +219,28 @@ def parse_categories(reply: dict, *, count: int, allowed: set[str]) -> list[list
                 picked.append(name.strip())
         result.append(picked)
     return result
+
+
+# --- exports ---------------------------------------------------------------------------------------
+
+FILL_EXPORT_SYSTEM = """# Task: fill export schema
+You turn the memories an AI assistant keeps about someone into one JSON object that follows a
+JSON Schema, for a structured export of those memories.
+
+Answer with the JSON object only, valid against the schema:
+- Use only what the memories say; leave a field null (or out, when it is not required) when they
+  say nothing about it. Never invent values.
+- When memories contradict each other, the newest one wins (each memory has its date).
+- Follow the export instructions, when there are any, unless they contradict the schema."""
+
+
+def fill_export_prompt(
+    schema: dict[str, Any], memories: list[dict[str, Any]], instructions: str, problem: str = ""
+) -> tuple[str, str]:
+    parts = [f"JSON Schema:\n{json.dumps(schema, ensure_ascii=False)}"]
+    if instructions.strip():
+        parts.append(f"Export instructions:\n{instructions.strip()}")
+    parts.append(f"Memories (newest first):\n{json.dumps(memories, ensure_ascii=False)}")
+    if problem:
+        parts.append(f"Your previous answer did not follow the schema: {problem}. Correct it.")
+    return FILL_EXPORT_SYSTEM, "\n\n".join(parts)

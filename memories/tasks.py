@@ -16,7 +16,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from core.errors import EmbeddingError, MemdashError
-from memories import erasure, events, llm, pipeline, services
+from memories import erasure, events, exports, llm, pipeline, services
 from memories.models import Webhook
 from memories.webhooks import delivery, notify, targets
 
@@ -57,6 +57,25 @@ def process_erase_event(self: Task, event_id: str) -> None:
     """Carry out a confirmed erasure (memories.erasure). A worker killed mid-way leaves the
     Event RUNNING; the stale-event sweeper queues it again and the next run finishes it."""
     erasure.run(event_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+def process_export_event(self: Task, event_id: str) -> None:
+    """Build an export (memories.exports): a Platform export or a data subject's zip."""
+    try:
+        exports.run(event_id)
+    except llm.LLMTransientError as exc:
+        if self.request.retries >= MAX_RETRIES:
+            events.fail(event_id, f"gave up after {MAX_RETRIES + 1} attempts: {exc}")
+            return
+        events.requeue(event_id, f"retrying after a transient error: {exc}")
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(ignore_result=True)
+def purge_expired_exports() -> int:
+    """Drop the content of exports past MEMDASH_EXPORT_TTL_HOURS (Celery beat, every 10 min)."""
+    return exports.purge_expired()
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DELIVERY_RETRIES)

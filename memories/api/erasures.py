@@ -23,6 +23,7 @@ from memories.api import params
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import Erasure
+from memories.subjects import Subject
 from tenancy.api.base import ProjectAPIView
 from tenancy.models import Role
 
@@ -69,7 +70,7 @@ class ErasuresView(ProjectAPIView):
 
     def post(self, request: Request) -> Response:
         body = self.body()
-        subject = erasure.Subject.from_json(
+        subject = Subject.from_json(
             body.get("subject") if isinstance(body.get("subject"), dict) else body
         )
         aliases = erasure.clean_aliases(body.get("aliases"))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories.api import erasures, project, views, webhooks
+from memories.api import erasures, exports, project, views, webhooks
 
 app_name = "memories-api"
 
@@ -23,6 +23,19 @@ urlpatterns = [
     path("v1/erasures/", erasures.ErasuresView.as_view(), name="erasures"),
     path(
         "v1/erasures/<str:erasure_id>/", erasures.ErasureDetailView.as_view(), name="erasure-detail"
+    ),
+    path("v1/exports/", exports.PlatformExportsView.as_view(), name="exports"),
+    path("v1/exports/get/", exports.PlatformExportGetView.as_view(), name="export-get"),
+    path("v1/subject-exports/", exports.SubjectExportsView.as_view(), name="subject-exports"),
+    path(
+        "v1/subject-exports/<str:export_id>/",
+        exports.SubjectExportDetailView.as_view(),
+        name="subject-export",
+    ),
+    path(
+        "v1/subject-exports/<str:export_id>/download/",
+        exports.SubjectExportDownloadView.as_view(),
+        name="subject-export-download",
     ),
     path("v1/receipts/public-key/", erasures.PublicKeyView.as_view(), name="receipt-key"),
     path("v1/receipts/verify/", erasures.VerifyReceiptView.as_view(), name="receipt-verify"),

@@ -48,6 +48,7 @@ def test_preview_states_the_counts_and_lists_mentions(officer_client, maria):
         "history": 2,
         "events": 2,
         "inputs": 0,
+        "exports": 0,
         "mentions": 1,
     }
     content = response.content.decode()

@@ -133,6 +133,7 @@ def test_preview_counts_every_kind_and_lists_mentions(api, compliance_api, proje
         "history": 5,  # those two ADDs; the kiwi memory's ADD, UPDATE and DELETE
         "events": 5,  # three adds, the update and the delete
         "inputs": 2,  # the agent's memory of the ticket, bob's memory of the group chat
+        "exports": 0,
         "mentions": 1,
     }
     assert [m["memory"] for m in body["mentions"]] == [f"Bob met {MARIA} at the desk"]
@@ -321,6 +322,7 @@ def test_bad_subjects_and_missing_permissions(api, compliance_api, editor_api, o
         "history": 0,
         "events": 0,
         "inputs": 0,
+        "exports": 0,
         "mentions": 0,
     }
     assert (
