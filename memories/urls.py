@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories import erasure_views, views
+from memories import compliance_views, views
 
 app_name = "memories"
 
@@ -12,10 +12,18 @@ urlpatterns = [
     path("memories/<uuid:pk>/", views.memory_detail, name="detail"),
     path("memories/<uuid:pk>/edit/", views.memory_edit, name="edit"),
     path("memories/<uuid:pk>/delete/", views.memory_delete, name="delete"),
-    path("erasures/", erasure_views.erasure_list, name="erasures"),
-    path("erasures/new/", erasure_views.erasure_new, name="erasure_new"),
-    path("erasures/<uuid:pk>/", erasure_views.erasure_detail, name="erasure"),
-    path("erasures/<uuid:pk>/receipt.json", erasure_views.erasure_receipt, name="erasure_receipt"),
+    path("compliance/", compliance_views.compliance_home, name="compliance"),
+    path("compliance/person/", compliance_views.person_page, name="person"),
+    path("exports/", compliance_views.export_list, name="exports"),
+    path("exports/new/", compliance_views.export_new, name="export_new"),
+    path("exports/<uuid:pk>/", compliance_views.export_detail, name="export"),
+    path("exports/<uuid:pk>/download/", compliance_views.export_download, name="export_download"),
+    path("erasures/", compliance_views.erasure_list, name="erasures"),
+    path("erasures/new/", compliance_views.erasure_new, name="erasure_new"),
+    path("erasures/<uuid:pk>/", compliance_views.erasure_detail, name="erasure"),
+    path(
+        "erasures/<uuid:pk>/receipt.json", compliance_views.erasure_receipt, name="erasure_receipt"
+    ),
     path("activity/", views.event_list, name="activity"),
     path("activity/<uuid:pk>/", views.event_detail, name="event"),
 ]

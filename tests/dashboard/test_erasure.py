@@ -29,7 +29,7 @@ def maria(project):
 def test_only_compliance_and_admins_see_and_reach_erasures(officer_client, editor_client, maria):
     page = officer_client.get(reverse("entities:detail", args=["user", "maria"])).content.decode()
     assert 'id="erase-entity"' in page
-    assert "Erasures</a>" in page
+    assert "Compliance</a>" in page
     assert (
         'id="erase-entity"'
         not in editor_client.get(

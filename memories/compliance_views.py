@@ -1,9 +1,11 @@
-"""Dashboard pages of erasures: preview and confirm, progress, the receipt, the list.
+"""The compliance console: find a person, their person page, exports and erasures.
 
-The officer reaches "Erase…" from an entity's page or from any filtered memories view. The
+The officer reaches a person from the console's search or from an entity's page, and "Export"
+and "Erase…" from the person page, an entity's page or any filtered memories view. An erasure's
 preview states what would go, kind by kind, and lists other people's memories that mention the
-subject for review; confirming takes typing the subject's id. Everything goes through
-memories.erasure, as the API does.
+subject for review; confirming takes typing the subject's id. Exports and erasures run in a
+worker; their pages follow the progress. Everything goes through memories.erasure,
+memories.exports and memories.people, as the API does. Every page needs the compliance role.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from django import forms
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import Conflict, FilterError, InvalidRequest
+from core.errors import Conflict, FilterError, InvalidRequest, NotFound
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
-from memories import erasure
-from memories.models import Erasure
+from entities.models import Entity
+from memories import erasure, exports, people
+from memories.models import Erasure, Export
 from memories.subjects import Subject
 from memories.views import actor_of
 from tenancy.access import DashboardRequest, project_member
@@ -85,13 +88,139 @@ def _subject(query: QueryDict) -> Subject:
     )
 
 
-def new_erasure_url(subject: Subject) -> str:
-    """The preview page of an erasure of `subject`."""
+def subject_query(subject: Subject) -> str:
+    """A subject as the query string the console's pages take."""
     if subject.filters is not None:
         query = {"filters": json.dumps(subject.filters, separators=(",", ":"))}
     else:
         query = {"entity_type": str(subject.entity_type), "entity_id": str(subject.entity_id)}
-    return f"{reverse('memories:erasure_new')}?{urlencode(query)}"
+    return urlencode(query)
+
+
+def new_erasure_url(subject: Subject) -> str:
+    """The preview page of an erasure of `subject`."""
+    return f"{reverse('memories:erasure_new')}?{subject_query(subject)}"
+
+
+# --- the console and the person page ---------------------------------------------------------
+
+
+class FindPersonForm(forms.Form):
+    entity_type = forms.ChoiceField(choices=Entity.Kind.choices, initial=Entity.Kind.USER)
+    entity_id = forms.CharField(max_length=255, label="Id", strip=True)
+
+
+@require_GET
+@project_member(Role.COMPLIANCE)
+def compliance_home(request: DashboardRequest) -> HttpResponse:
+    """Find a person; the latest exports and erasures."""
+    form = FindPersonForm(request.GET or None)
+    if form.is_valid():
+        subject = Subject.from_json(form.cleaned_data)
+        return redirect(f"{reverse('memories:person')}?{subject_query(subject)}")
+    context = {
+        "form": form,
+        "exports": exports.export_list(request.project).filter(kind=Export.Kind.SUBJECT)[:10],
+        "erasures": Erasure.objects.filter(project=request.project)
+        .select_related("event")
+        .order_by("-created_at", "-id")[:10],
+    }
+    return render(request, "memories/compliance.html", context)
+
+
+@require_GET
+@project_member(Role.COMPLIANCE)
+def person_page(request: DashboardRequest) -> HttpResponse:
+    """Everything held about one entity, with Export and Erase…."""
+    try:
+        subject = _subject(request.GET)
+        if subject.filters is not None:
+            raise InvalidRequest("the person page is for an entity: give entity_type and entity_id")
+        aliases = erasure.clean_aliases(
+            [line for line in (request.GET.get("aliases") or "").splitlines() if line.strip()]
+        )
+    except (InvalidRequest, FilterError) as exc:
+        return render(request, "memories/person.html", {"error": exc.detail}, status=400)
+    context = {
+        "person": people.person(request.project, subject, aliases=aliases),
+        "subject": subject,
+        "aliases": "\n".join(aliases),
+        "query": subject_query(subject),
+    }
+    return render(request, "memories/person.html", context)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+@require_POST
+@project_member(Role.COMPLIANCE)
+def export_new(request: DashboardRequest) -> HttpResponse:
+    """Queue the full export of the subject the query names, then follow it."""
+    try:
+        subject = _subject(request.GET)
+        record = exports.create_subject(request.project, subject, actor=actor_of(request))
+    except (InvalidRequest, FilterError, Conflict) as exc:
+        return render(
+            request, "memories/export_detail.html", {"error": exc.detail}, status=exc.status_code
+        )
+    return redirect("memories:export", pk=record.pk)
+
+
+def _export(request: DashboardRequest, pk: uuid.UUID) -> Export:
+    try:
+        return exports.get_export(request.project, pk, kind=Export.Kind.SUBJECT)
+    except NotFound as exc:
+        raise Http404("No such export in this project.") from exc
+
+
+@vary_on_htmx
+@require_GET
+@project_member(Role.COMPLIANCE)
+def export_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """One export: its progress while it is built (the fragment polls), then its download."""
+    record = _export(request, pk)
+    template = template_for(request, "memories/export_detail.html", ("export-status",))
+    subject = Subject.from_json(record.request)
+    return render(
+        request,
+        template,
+        {
+            "export": record,
+            "event": record.event,
+            "subject": subject,
+            "person_query": subject_query(subject) if subject.filters is None else "",
+        },
+    )
+
+
+@require_GET
+@project_member(Role.COMPLIANCE)
+def export_download(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
+    """The zip, recorded as a DOWNLOAD Event."""
+    record = _export(request, pk)
+    if record.event.status != record.event.Status.SUCCEEDED or record.is_expired:
+        raise Http404("This export is not available: not ready yet, failed or expired.")
+    exports.record_download(record, actor=actor_of(request))
+    response = HttpResponse(bytes(record.archive or b""), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{exports.archive_name(record)}"'
+    return response
+
+
+@vary_on_htmx
+@require_GET
+@project_member(Role.COMPLIANCE)
+def export_list(request: DashboardRequest) -> HttpResponse:
+    """The project's subject exports, newest first."""
+    records = exports.export_list(request.project).filter(kind=Export.Kind.SUBJECT)
+    page = requested_page(records, request.GET, key="created_at", size=PAGE_SIZE)
+    template = template_for(request, "memories/exports.html", ("export-table",))
+    return render(
+        request, template, {"page": page, "filter_query": QueryDict(), "oob": is_partial(request)}
+    )
+
+
+# --- erasures --------------------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
