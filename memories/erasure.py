@@ -345,7 +345,9 @@ def run(event_id: Any) -> Event | None:
     erasure = Erasure.objects.select_related("project").get(event=event)
     if erasure.subject is None:  # done by an earlier attempt that died before finishing it
         return event
-    attempt = _Run(erasure, event, Subject.from_json(erasure.subject))
+    # What earlier attempts got done: each chunk commits its counts with its work.
+    done_before = (event.results or {}).get("counts") if isinstance(event.results, dict) else None
+    attempt = _Run(erasure, event, Subject.from_json(erasure.subject), dict(done_before or {}))
     try:
         _drop_exports(attempt)
         _redact_events(attempt)
@@ -438,6 +440,7 @@ def _drop_exports(run_: _Run) -> None:
             event.save(update_fields=["payload", "metadata", "results"])
         deleted = Export.objects.filter(pk__in=export_ids).delete()[0]
         run_.counts["exports"] = run_.counts.get("exports", 0) + deleted
+        run_.progress("exports", deleted, deleted)
 
 
 # 1. Events and inputs, while the texts they are matched against still exist.
@@ -481,8 +484,17 @@ def _redact_events(run_: _Run) -> None:
                 if scrubber.event(event):
                     run_.counts["events"] += 1
                 scope = _call_scope(event.payload)
+                # The subject's own rows are skipped here (they become tombstones next), in
+                # Python: an IN list of every id of a large subject per Event would cost more
+                # than reading the Event's rows.
                 rows = MemoryHistory.objects.filter(source_event=event, erased_at=None)
-                for row in rows.exclude(pk__in=own_rows):
+                others = Memory.objects.filter(source_event=event).only("pk", "metadata")
+                if subject.field:
+                    rows = rows.exclude(**{subject.field: subject.entity_id})
+                    others = others.exclude(**{subject.field: subject.entity_id})
+                for row in rows.iterator(chunk_size=2000):
+                    if row.pk in own_rows:
+                        continue
                     redacted = scrubber.messages(row.input, scope) if row.input else row.input
                     metadata = scrubber.scrub(row.metadata)
                     if (redacted, metadata) != (row.input, row.metadata):
@@ -490,8 +502,9 @@ def _redact_events(run_: _Run) -> None:
                         row.save(update_fields=["input", "metadata"])
                         run_.counts["inputs"] += 1
                 # The other memories the same call made carry the same metadata.
-                others = Memory.objects.filter(source_event=event).exclude(pk__in=memory_ids)
-                for memory in others.only("pk", "metadata"):
+                for memory in others.iterator(chunk_size=2000):
+                    if str(memory.pk) in memory_ids:
+                        continue
                     metadata = scrubber.scrub(memory.metadata)
                     if metadata != memory.metadata:
                         memory.metadata = metadata
@@ -673,10 +686,12 @@ def _erase_rows(run_: _Run) -> None:
                 done += len(ids)
                 run_.progress("memories", done, total)
     if run_.subject.entity_type and run_.subject.entity_id:
-        removed, _ = Entity.objects.filter(
-            project=run_.project, kind=run_.subject.entity_type, name=run_.subject.entity_id
-        ).delete()
-        run_.counts["entities"] = run_.counts.get("entities", 0) + removed
+        with transaction.atomic():
+            removed, _ = Entity.objects.filter(
+                project=run_.project, kind=run_.subject.entity_type, name=run_.subject.entity_id
+            ).delete()
+            run_.counts["entities"] = run_.counts.get("entities", 0) + removed
+            run_.progress("entities", removed, removed)
 
 
 # 3. The receipt, and the erasure forgets its subject.

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.pagination import paginate
-from core.errors import InvalidRequest, NotFound
+from core.errors import FilterError, InvalidRequest, MemdashError, NotFound
 from memories import exports
 from memories.api import params
 from memories.api.serializers import iso
@@ -40,7 +40,7 @@ RECEIVED = "Memory export request received. The export will be ready in a few se
 NOT_READY = "The export is still being built; ask again in a few seconds."
 
 
-def _platform_error(exc: InvalidRequest | NotFound, key: str) -> Response:
+def _platform_error(exc: MemdashError, key: str) -> Response:
     """An error in the Platform's shape (`message` or `error`) and memdash's (`detail`)."""
     return Response({key: exc.detail, "detail": exc.detail}, status=exc.status_code)
 
@@ -80,14 +80,16 @@ class PlatformExportsView(ProjectAPIView):
         body = self.body()
         try:
             schema = exports.clean_schema(body.get("schema"))
-        except InvalidRequest as exc:
+            filters = params.legacy_filter(body, require_entity=False)
+            instructions = exports.clean_instructions(body.get("export_instructions"))
+        except (InvalidRequest, FilterError) as exc:
             return _platform_error(exc, "message")
         record = exports.create_platform(
             self.project,
-            filters=params.legacy_filter(body, require_entity=False),
+            filters=filters,
             lookup_filters=_lookup_filters(body),
             schema=schema,
-            instructions=exports.clean_instructions(body.get("export_instructions")),
+            instructions=instructions,
             actor=self.actor,
         )
         return Response(
