@@ -14,11 +14,12 @@ from django.db import connection
 
 from core import receipts
 from entities.models import Entity
-from memories import erasure
-from memories.models import Erasure, Memory, MemoryHistory
+from memories import erasure, exports
+from memories.models import Erasure, Event, Export, Memory, MemoryHistory
 from tenancy.models import Role
 from tenancy.services import create_api_key
 from tests.conftest import add_verbatim, api_client
+from tests.dashboard.conftest import logged_in, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +145,21 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_elses_data(
     api, compliance_api, project, fake_llm
 ):
     world(api, fake_llm)
+    # Exported before: the subject's full export, and a Platform export filled by the LLM.
+    subject_export = compliance_api.post(
+        "/v1/subject-exports/", {"entity_type": "user", "entity_id": MARIA}, format="json"
+    ).json()["id"]
+    fake_llm.on("fill export schema", reply={"phone": PHONE})
+    platform_export = api.post(
+        "/v1/exports/",
+        {"schema": {"type": "object"}, "filters": {"user_id": MARIA}},
+        format="json",
+    ).json()["id"]
+    for export_id in (subject_export, platform_export):
+        exports.run(Export.objects.get(pk=export_id).event_id)
+    assert api.post(
+        "/v1/exports/get/", {"memory_export_id": platform_export}, format="json"
+    ).json() == {"phone": PHONE}
     mention = Memory.objects.get(memory__contains="Bob met").pk
     done = confirm(
         compliance_api, reference="DSR-42", reason="GDPR art. 17", mentions=[str(mention)]
@@ -169,6 +185,10 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_elses_data(
     assert agent.input[0] == {"role": "user", "content": "[erased]"}
     assert agent.input[1]["content"] == "Thanks, noted your phone number."
     assert not Entity.objects.filter(name=MARIA).exists()
+    assert not Export.objects.exists()  # the zip is bytes the scan cannot read: it is gone
+    for export_id in (subject_export, platform_export):
+        got = api.post("/v1/exports/get/", {"memory_export_id": export_id}, format="json")
+        assert got.status_code == 404
     # Tombstones: kind, time and actor stay, with a salted hash of the old content.
     tombstones = MemoryHistory.objects.filter(memory_id__in=memory_ids)
     assert {t.event for t in tombstones} == {"ADD", "UPDATE", "DELETE"}
@@ -178,6 +198,17 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_elses_data(
         assert api.get(f"/v1/memories/{memory_id}/").status_code == 404
         history = api.get(f"/v1/memories/{memory_id}/history/").content.decode()
         assert not any(marker in history for marker in MARKERS)
+    # And so do the dashboard's pages: the memories' (with their history), every Event's.
+    auditor = logged_in(make_user("auditor", project, Role.ADMIN))
+    pages = [f"/memories/{memory_id}/" for memory_id in memory_ids]
+    pages += [f"/activity/{pk}/" for pk in Event.objects.values_list("pk", flat=True)]
+    pages += ["/activity/", "/", "/entities/"]
+    for url in pages:
+        page = auditor.get(url)
+        assert page.status_code in (200, 404), url
+        assert not any(marker in page.content.decode() for marker in MARKERS), url
+    # Activity filtered by her id echoes the id typed, and finds nothing.
+    assert auditor.get(f"/activity/?entity={MARIA}").context["page"].rows == []
     activity = api.get(f"/v1/events/?entity={MARIA}").json()
     assert activity["count"] == 0
     events = api.get("/v1/events/?page_size=100").content.decode()
