@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import Conflict, FilterError, InvalidRequest, NotFound
+from core.errors import Conflict, FilterError, InvalidRequest, MemdashError, NotFound
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities.models import Entity
@@ -255,7 +255,7 @@ def erasure_new(request: DashboardRequest) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
                 reason=form.cleaned_data["reason"],
             )
-        except (Conflict, InvalidRequest) as exc:
+        except MemdashError as exc:  # a conflict, a bad choice, no receipt key
             form.add_error(None, exc.detail)
         else:
             return redirect("memories:erasure", pk=record.pk)

@@ -245,6 +245,8 @@ def start(
     subject while one is unfinished is a Conflict.
     """
     subjects.check_subject(project, subject)
+    # An erasure that could not end with its receipt must not begin (ReceiptKeyMissing, a 501).
+    receipts.signing_key()
     chosen = _chosen_mentions(project, subject, aliases, mentions_to_erase)
     digest = subject.digest(project)
     with transaction.atomic():

@@ -406,3 +406,18 @@ def test_queued_webhook_deliveries_of_erased_memories_are_dropped(api, complianc
     assert erasure.erased_memory(memory.pk)
     # The delivery returns before reaching out to the receiver (which does not exist).
     assert tasks.deliver_webhook.apply(args=[str(hook.pk), body]).successful()
+
+
+def test_without_a_receipt_key_no_erasure_begins(api, compliance_api, settings):
+    world(api)
+    settings.MEMDASH_RECEIPT_KEY = ""
+    settings.MEMDASH_RECEIPT_KEY_FILE = ""
+    response = compliance_api.post(
+        "/v1/erasures/",
+        {"entity_type": "user", "entity_id": MARIA, "dry_run": False},
+        format="json",
+    )
+    assert response.status_code == 501
+    assert "MEMDASH_RECEIPT_KEY" in response.json()["detail"]
+    assert not Erasure.objects.exists()
+    assert Memory.objects.filter(user_id=MARIA).exists()
