@@ -88,6 +88,13 @@ def _subject(query: QueryDict) -> Subject:
     )
 
 
+def _aliases(data: QueryDict) -> list[str]:
+    """The aliases a form sends, one per line."""
+    return erasure.clean_aliases(
+        [line for line in (data.get("aliases") or "").splitlines() if line.strip()]
+    )
+
+
 def subject_query(subject: Subject) -> str:
     """A subject as the query string the console's pages take."""
     if subject.filters is not None:
@@ -136,9 +143,7 @@ def person_page(request: DashboardRequest) -> HttpResponse:
         subject = _subject(request.GET)
         if subject.filters is not None:
             raise InvalidRequest("the person page is for an entity: give entity_type and entity_id")
-        aliases = erasure.clean_aliases(
-            [line for line in (request.GET.get("aliases") or "").splitlines() if line.strip()]
-        )
+        aliases = _aliases(request.GET)
     except (InvalidRequest, FilterError) as exc:
         return render(request, "memories/person.html", {"error": exc.detail}, status=400)
     context = {
@@ -229,10 +234,7 @@ def erasure_new(request: DashboardRequest) -> HttpResponse:
     """The preview of an erasure, and its confirmation (POST)."""
     try:
         subject = _subject(request.GET)
-        data = request.POST if request.method == "POST" else request.GET
-        aliases = erasure.clean_aliases(
-            [line for line in (data.get("aliases") or "").splitlines() if line.strip()]
-        )
+        aliases = _aliases(request.POST if request.method == "POST" else request.GET)
     except (InvalidRequest, FilterError) as exc:
         return render(request, "memories/erasure_new.html", {"error": exc.detail}, status=400)
     preview = erasure.preview(request.project, subject, aliases=aliases)

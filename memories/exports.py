@@ -298,12 +298,7 @@ def _build_platform(export: Export, event: Event) -> None:
             "usage": usage.as_dict(),
         }
     else:
-        total = listed.count()
-        rows: list[dict[str, Any]] = []
-        for row in _rows(listed):
-            rows.append(row)
-            if len(rows) % CHUNK == 0:
-                _progress(event, "memories", len(rows), total)
+        rows = _collect(listed, event, "memories", 0, listed.count())
         result = {
             "memories": rows,
             "count": len(rows),
@@ -352,19 +347,8 @@ def _build_subject(export: Export, event: Event) -> None:
     history = subjects.history_of(project, subject).order_by("created_at", "id")
     about = subjects.events_of(project, subject)
     total = memories.count() + history.count()
-    done = 0
-    memory_rows: list[dict[str, Any]] = []
-    for row in _rows(memories):
-        memory_rows.append(row)
-        done += 1
-        if done % CHUNK == 0:
-            _progress(event, "memories", done, total)
-    history_rows: list[dict[str, Any]] = []
-    for row in _rows(history):
-        history_rows.append(row)
-        done += 1
-        if done % CHUNK == 0:
-            _progress(event, "history", done, total)
+    memory_rows = _collect(memories, event, "memories", 0, total)
+    history_rows = _collect(history, event, "history", len(memory_rows), total)
     event_rows = list(_rows(about.order_by("created_at", "id")))
     access_rows = access_log(project, subject)
     now = timezone.now()
@@ -405,6 +389,18 @@ def _build_subject(export: Export, event: Event) -> None:
         size=len(archive),
         sha256=hashlib.sha256(archive).hexdigest(),
     )
+
+
+def _collect(
+    queryset: QuerySet[Any], event: Event, phase: str, done: int, total: int
+) -> list[dict[str, Any]]:
+    """Every row of `queryset` (_rows), with the Event's progress every CHUNK rows."""
+    rows: list[dict[str, Any]] = []
+    for row in _rows(queryset):
+        rows.append(row)
+        if len(rows) % CHUNK == 0:
+            _progress(event, phase, done + len(rows), total)
+    return rows
 
 
 def access_log(project: Project, subject: Subject) -> list[dict[str, Any]]:
