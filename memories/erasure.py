@@ -482,35 +482,45 @@ def _redact_events(run_: _Run) -> None:
     run_.counts.setdefault("inputs", 0)
     for chunk in _chunks(event_ids, 200):
         with transaction.atomic():
-            for event in Event.objects.filter(pk__in=chunk).select_for_update():
-                if scrubber.event(event):
-                    run_.counts["events"] += 1
-                scope = _call_scope(event.payload)
-                # The subject's own rows are skipped here (they become tombstones next), in
-                # Python: an IN list of every id of a large subject per Event would cost more
-                # than reading the Event's rows.
-                rows = MemoryHistory.objects.filter(source_event=event, erased_at=None)
-                others = Memory.objects.filter(source_event=event).only("pk", "metadata")
-                if subject.field:
-                    rows = rows.exclude(**{subject.field: subject.entity_id})
-                    others = others.exclude(**{subject.field: subject.entity_id})
-                for row in rows.iterator(chunk_size=2000):
-                    if row.pk in own_rows:
-                        continue
-                    redacted = scrubber.messages(row.input, scope) if row.input else row.input
-                    metadata = scrubber.scrub(row.metadata)
-                    if (redacted, metadata) != (row.input, row.metadata):
-                        row.input, row.metadata = redacted, metadata
-                        row.save(update_fields=["input", "metadata"])
-                        run_.counts["inputs"] += 1
-                # The other memories the same call made carry the same metadata.
-                for memory in others.iterator(chunk_size=2000):
-                    if str(memory.pk) in memory_ids:
-                        continue
-                    metadata = scrubber.scrub(memory.metadata)
-                    if metadata != memory.metadata:
-                        memory.metadata = metadata
-                        memory.save(update_fields=["metadata"])
+            batch = list(Event.objects.filter(pk__in=chunk).select_for_update())
+            # Whose each line is follows from the call's entity ids, read before the Event's
+            # payload is redacted (which erases the subject's id there too).
+            scopes: dict[Any, Scope] = {e.pk: _call_scope(e.payload) for e in batch}
+            changed = [event for event in batch if scrubber.redact_event(event)]
+            Event.objects.bulk_update(changed, ["payload", "results", "metadata", "error"])
+            run_.counts["events"] += len(changed)
+            # The chunk's history rows and memories in one read each. The subject's own are
+            # skipped (they are erased next): by its id in SQL, the rest in Python, since an
+            # IN list of every id of a large subject would cost more than reading them.
+            rows = MemoryHistory.objects.filter(source_event_id__in=chunk, erased_at=None)
+            others = Memory.objects.filter(source_event_id__in=chunk).only(
+                "pk", "metadata", "source_event_id"
+            )
+            if subject.field:
+                rows = rows.exclude(**{subject.field: subject.entity_id})
+                others = others.exclude(**{subject.field: subject.entity_id})
+            redacted_rows = []
+            for row in rows.iterator(chunk_size=2000):
+                if row.pk in own_rows:
+                    continue
+                scope = scopes[row.source_event_id]
+                redacted = scrubber.messages(row.input, scope) if row.input else row.input
+                metadata = scrubber.scrub(row.metadata)
+                if (redacted, metadata) != (row.input, row.metadata):
+                    row.input, row.metadata = redacted, metadata
+                    redacted_rows.append(row)
+            MemoryHistory.objects.bulk_update(redacted_rows, ["input", "metadata"], batch_size=500)
+            run_.counts["inputs"] += len(redacted_rows)
+            # The other memories the same calls made carry the same metadata.
+            scrubbed = []
+            for memory in others.iterator(chunk_size=2000):
+                if str(memory.pk) in memory_ids:
+                    continue
+                metadata = scrubber.scrub(memory.metadata)
+                if metadata != memory.metadata:
+                    memory.metadata = metadata
+                    scrubbed.append(memory)
+            Memory.objects.bulk_update(scrubbed, ["metadata"], batch_size=500)
             done += len(chunk)
             run_.progress("events", done, len(event_ids))
 
@@ -607,8 +617,8 @@ class _Scrubber:
             return {k: self.scrub(v) for k, v in value.items()}
         return value
 
-    def event(self, event: Event) -> bool:
-        """Redact one Event in place and save it; whether anything changed."""
+    def redact_event(self, event: Event) -> bool:
+        """Redact one Event in place (the caller saves it); whether anything changed."""
         payload = event.payload
         if isinstance(payload, dict) and "messages" in payload:
             scope = _call_scope(payload)
@@ -643,7 +653,6 @@ class _Scrubber:
                 metadata,
                 error,
             )
-            event.save(update_fields=["payload", "results", "metadata", "error"])
         return changed
 
 

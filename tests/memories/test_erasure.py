@@ -325,15 +325,19 @@ def test_a_concurrent_writer_never_slips_a_write_through(project, settings):
     assert event.status == "SUCCEEDED"
     assert {code for code, _, _ in answers} <= {200, 409}
     assert any(code == 409 for code, _, _ in answers)
-    # Nothing was accepted between the confirmation and the end ...
-    accepted_during = [
-        at
-        for code, at, _ in answers
-        if code == 200 and record.created_at < at < record.completed_at
-    ]
-    assert accepted_during == []
+    # Nothing was accepted between the confirmation and the end: every accepted write was made
+    # (by the server's clock, which tombstones keep) before the one or after the other ...
+    accepted = [i for code, _, ids in answers if code == 200 for i in ids]
+    made = dict(
+        MemoryHistory.objects.filter(memory_id__in=accepted, event="ADD").values_list(
+            "memory_id", "created_at"
+        )
+    )
+    assert len(made) == len(accepted)
+    during = [at for at in made.values() if record.created_at <= at <= record.completed_at]
+    assert during == []
     # ... and everything accepted before it is gone: what is left was written after the end.
-    before = {i for code, at, ids in answers if code == 200 and at < record.created_at for i in ids}
+    before = {str(i) for i, at in made.items() if at < record.created_at}
     left = {str(pk) for pk in Memory.objects.filter(user_id=MARIA).values_list("pk", flat=True)}
     assert not before & left
     assert Memory.objects.filter(memory__contains="early").count() == 0
@@ -421,3 +425,35 @@ def test_without_a_receipt_key_no_erasure_begins(api, compliance_api, settings):
     assert "MEMDASH_RECEIPT_KEY" in response.json()["detail"]
     assert not Erasure.objects.exists()
     assert Memory.objects.filter(user_id=MARIA).exists()
+
+
+def test_her_lines_in_an_agents_inferred_memory_are_erased_by_whose_they_are(
+    api, compliance_api, fake_llm
+):
+    # Nothing of hers became a memory: only ownership tells her line from the agent's.
+    fake_llm.on("extract facts", reply={"facts": [{"text": "Offers a callback", "message": 2}]})
+    response = api.post(
+        "/v1/memories/",
+        {
+            "messages": [
+                {"role": "user", "content": f"I live at {SECRET}"},
+                {"role": "assistant", "content": "I can call you back later."},
+            ],
+            "user_id": MARIA,
+            "agent_id": "support",
+            "async_mode": False,
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    agent = MemoryHistory.objects.get(new_memory="Offers a callback")
+    assert agent.agent_id == "support" and SECRET in json.dumps(agent.input)
+    add_verbatim(api, "Hello", user_id=MARIA)  # so that she has a memory to erase
+    done = confirm(compliance_api)
+    erasure.run(done["event_id"])
+    agent.refresh_from_db()
+    assert agent.input == [
+        {"role": "user", "content": "[erased]"},
+        {"role": "assistant", "content": "I can call you back later."},
+    ]
+    assert scan(SECRET) == []
