@@ -14,7 +14,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -23,7 +23,8 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bench import corpus
+from bench import compliance, corpus
+from bench.results import BenchmarkError, Result, percentile
 from bench.seeding import Dataset, Generator, Log, vacuum
 from core.api.pagination import DEFAULT_PAGE_SIZE
 from memories import embeddings, services
@@ -35,7 +36,7 @@ from tenancy.services import create_api_key
 if TYPE_CHECKING:
     from rest_framework.response import _MonkeyPatchedResponse
 
-GROUPS = ("search", "list", "get", "history", "add", "delete")
+GROUPS = ("search", "list", "get", "history", "add", "delete", "compliance")
 KEY_NAME = "benchmark"
 ACTOR = "benchmark"
 DELETE_APP = "bench-delete"
@@ -49,32 +50,6 @@ DELETE_100K_S = 30.0
 JSON = dict[str, Any] | list[Any]
 
 
-class BenchmarkError(RuntimeError):
-    """A measured call failed: the numbers would be meaningless."""
-
-
-@dataclass
-class Result:
-    """One measurement: latencies (ms) of `calls` calls, or a rate / duration."""
-
-    name: str
-    group: str
-    calls: int = 0
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    max_ms: float | None = None
-    rows_per_call: float | None = None
-    rate: float | None = None
-    rate_unit: str = ""
-    seconds: float | None = None
-    budget: str = ""
-    ok: bool | None = None
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 @dataclass
 class Options:
     iterations: int = 200
@@ -83,15 +58,9 @@ class Options:
     add_calls: int = 25
     add_batch: int = 20
     delete_count: int = 10_000
+    subject_memories: int = 10_000
     groups: tuple[str, ...] = GROUPS
     seed: int = 42
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    rank = max(1, int(round(fraction * len(ordered) + 0.5)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 @dataclass
@@ -469,6 +438,17 @@ class _Bench:
                 )
             )
 
+    def compliance(self) -> None:
+        self.results.extend(
+            compliance.measure(
+                self.dataset,
+                count=self.options.subject_memories,
+                iterations=self.options.iterations,
+                seed=self.options.seed,
+                log=self.log,
+            )
+        )
+
     # --- inputs -----------------------------------------------------------------------------
 
     def category(self) -> str:
@@ -543,6 +523,7 @@ def run(dataset: Dataset, options: Options, log: Log) -> list[Result]:
         "history": bench.history,
         "add": bench.add,
         "delete": bench.delete,
+        "compliance": bench.compliance,
     }
     bench.queries = corpus.questions(500, bench.rng)
     for group in GROUPS:

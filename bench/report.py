@@ -7,7 +7,7 @@ import platform
 
 from django.db import connection
 
-from bench.measuring import Result
+from bench.results import Result
 from bench.seeding import Dataset
 from memories.models import Memory, MemoryHistory
 

@@ -126,7 +126,7 @@ def prepare(
     if existing and not reseed and _same(recorded, marker):
         stale = stale.exclude(pk=existing.pk)
         if stale.exists():
-            _drop_projects(list(stale), log)
+            drop_projects(list(stale), log)
         return Dataset(
             project=existing,
             memories=memories,
@@ -142,7 +142,7 @@ def prepare(
     started = time.perf_counter()
     steps: dict[str, float] = {}
     with _step(steps, "drop old benchmark projects", log):
-        _drop_projects(list(stale), log)
+        drop_projects(list(stale), log)
     remaining = Memory.objects.count()
     rebuild = memories >= REBUILD_MIN_ROWS and memories >= remaining
     project = get_or_create_project(project_name(memories), organization=BENCH_ORGANIZATION)
@@ -206,7 +206,7 @@ def _step(steps: dict[str, float], name: str, log: Log) -> Iterator[None]:
 # --- removing old datasets ------------------------------------------------------------------
 
 
-def _drop_projects(projects: list[Project], log: Log) -> None:
+def drop_projects(projects: list[Project], log: Log) -> None:
     """Delete benchmark projects and all their rows, in SQL (the ORM would load every row)."""
     if not projects:
         return

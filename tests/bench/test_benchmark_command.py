@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,6 +21,7 @@ TINY = [
     "--add-batch=5",
     "--pool=60",
     "--delete-count=20",
+    "--subject-memories=50",
 ]
 MEASUREMENTS = [
     "search: one user",
@@ -42,6 +44,11 @@ MEASUREMENTS = [
     "add, embeddings precomputed: storage only (5 per call)",
     "insert 20 memories (+ history) by COPY",
     "delete 20 memories with history: services.delete_memories",
+    "seed a subject: 50 memories",
+    "subject export of 50 memories: exports.create_subject + run",
+    "Platform export of 50 memories: exports.create_platform + run",
+    "erasure preview of a subject with 50 memories",
+    "erase a subject with 50 memories: erasure.start + run",
 ]
 
 
@@ -63,6 +70,8 @@ def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
     assert "p95 <= 50 ms" in report
     assert ">= 300 memories/s" in report
     assert "(100k in 30 s)" in report
+    assert "p95 <= 1 s (10k memories)" in report
+    assert "<= 10 s (10k memories)" in report
     payload = json.loads(report_path.read_text())
     assert payload["dataset"]["memories"] == 300
     assert {r["group"] for r in payload["results"]} == {
@@ -72,6 +81,7 @@ def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
         "history",
         "add",
         "delete",
+        "compliance",
     }
 
 
@@ -89,6 +99,43 @@ def test_benchmark_seeds_memories_history_and_entities_and_cleans_up_after_itsel
     assert memory.memory
     assert len(memory.embedding) == 384
     assert memory.search_vector
+
+
+@pytest.mark.django_db
+def test_compliance_exports_previews_and_erases_a_seeded_subject_then_drops_its_project(
+    tmp_path,
+):
+    report_path = tmp_path / "compliance.json"
+    queued = []
+
+    with mock.patch("celery.current_app.send_task", lambda *a, **k: queued.append(a)):
+        report = run_benchmark("--only=compliance", f"--json={report_path}")
+
+    results = {r["name"]: r for r in json.loads(report_path.read_text())["results"]}
+    by_start = {name.split(":")[0]: r for name, r in results.items()}
+    assert {r["group"] for r in results.values()} == {"compliance"}
+    assert by_start["seed a subject"]["note"].startswith("setup, not budgeted")
+    # Each step checked what it did (the counts below are the seeded ones).
+    assert "50 memories, 57 history rows" in by_start["subject export of 50 memories"]["note"]
+    assert by_start["Platform export of 50 memories"]["rows_per_call"] == 50
+    preview = by_start["erasure preview of a subject with 50 memories (one alias)"]
+    assert preview["calls"] == 2
+    assert "2 exports, 1 mentions" in preview["note"]
+    erase = by_start["erase a subject with 50 memories"]
+    assert "51 memories deleted" in erase["note"]
+    assert "2 exports deleted" in erase["note"]
+    for name in ("subject export", "Platform export", "erasure preview", "erase a subject"):
+        assert any(r["budget"] for n, r in results.items() if n.startswith(name))
+    assert "erase a subject with 50 memories" in report
+    # Nothing was sent to a worker, and the subject's project is gone again.
+    assert queued == []
+    assert not Project.objects.filter(organization__name="bench", name="bench-compliance").exists()
+    assert not Memory.objects.filter(user_id="erasure-subject").exists()
+
+
+def test_benchmark_refuses_a_tiny_subject():
+    with pytest.raises(CommandError, match="--subject-memories >= 10"):
+        call_command("benchmark", "--subject-memories=5", stdout=StringIO())
 
 
 @pytest.mark.django_db

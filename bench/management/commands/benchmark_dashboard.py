@@ -23,7 +23,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bench import report, seeding
-from bench.measuring import percentile
+from bench.results import percentile
 from bench.seeding import Dataset
 from memories.models import Memory
 from tenancy.access import SESSION_KEY

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
-from bench.measuring import percentile
+from bench.results import percentile
 from memdash.celery import app
 from memories import events, llm, pipeline, services
 from memories.attribution import AddInput, Message, Scope
