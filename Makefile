@@ -8,9 +8,9 @@ PORT ?= 8000
 SDK := .sdk
 SDK_PY := $(SDK)/py-mem0-1.0.11
 # The Python sources lint and type checks look at (not the SDKs' and browsers' own trees).
-SOURCES := memdash core tenancy entities memories bench testkit tests manage.py
+SOURCES := memdash core audit tenancy entities memories bench testkit tests manage.py
 TEMPLATES := $(shell find templates -name '*.html')
-TYPED := memdash core tenancy entities memories bench testkit manage.py
+TYPED := memdash core audit tenancy entities memories bench testkit manage.py
 
 .PHONY: install sdk browsers run worker test check lint types bench locks clean-db
 

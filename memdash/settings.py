@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "core",
+    "audit",
     "tenancy",
     "entities",
     "memories",
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: it names the dashboard user of every request's audit rows.
+    "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -224,6 +227,13 @@ MEMDASH_ERASURE_SALT = (
 )
 # Erasures work through a subject's rows this many at a time (one transaction each).
 MEMDASH_ERASURE_CHUNK = env_int("MEMDASH_ERASURE_CHUNK", 2_000)
+# The access log: every read of memory content, one row per request (audit.log). Off only for
+# benchmarks that compare; changes (keys, members, settings, logins...) are always logged.
+MEMDASH_ACCESS_LOG = env_bool("MEMDASH_ACCESS_LOG", True)
+# Memory ids kept per access-log row (the total is always kept).
+MEMDASH_ACCESS_LOG_IDS = env_int("MEMDASH_ACCESS_LOG_IDS", 100)
+# Months of the audit log older than this many days are dropped (whole monthly partitions).
+MEMDASH_ACCESS_LOG_DAYS = env_int("MEMDASH_ACCESS_LOG_DAYS", 400)
 # Exports (Platform exports and data-subject exports) are kept this long, then purged: an export
 # is a copy of personal data and should not outlive its purpose.
 MEMDASH_EXPORT_TTL_HOURS = env_int("MEMDASH_EXPORT_TTL_HOURS", 72)
@@ -279,6 +289,7 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "memdash")
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-events": {"task": "memories.tasks.recover_stale_events", "schedule": 60.0},
     "purge-expired-exports": {"task": "memories.tasks.purge_expired_exports", "schedule": 600.0},
+    "maintain-audit-log": {"task": "audit.tasks.maintain_audit_log", "schedule": 3600.0},
 }
 MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 900)
 MEMDASH_EVENT_MAX_ATTEMPTS = env_int("MEMDASH_EVENT_MAX_ATTEMPTS", 3)

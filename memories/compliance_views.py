@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from memories import erasure, exports, people
 from memories.models import Erasure, Export
 from memories.subjects import Subject
 from memories.views import actor_of
-from tenancy.access import DashboardRequest, project_member
+from tenancy.access import DashboardRequest, log_read, project_member
 from tenancy.models import Role
 
 # What the officer types to confirm erasing what a filter matches.
@@ -146,8 +147,16 @@ def person_page(request: DashboardRequest) -> HttpResponse:
         aliases = _aliases(request.GET)
     except (InvalidRequest, FilterError) as exc:
         return render(request, "memories/person.html", {"error": exc.detail}, status=400)
+    person = people.person(request.project, subject, aliases=aliases)
+    log_read(
+        request,
+        "person.page",
+        memories=[*person.memories, *person.mentions],
+        total=person.memory_count + person.mention_count,
+        scope=subject.scope,
+    )
     context = {
-        "person": people.person(request.project, subject, aliases=aliases),
+        "person": person,
         "subject": subject,
         "aliases": "\n".join(aliases),
         "query": subject_query(subject),
@@ -207,6 +216,7 @@ def export_download(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     if record.event.status != record.event.Status.SUCCEEDED or record.is_expired:
         raise Http404("This export is not available: not ready yet, failed or expired.")
     exports.record_download(record, actor=actor_of(request))
+    log_read(request, "export.download", **exports.download_read(record))
     response = HttpResponse(bytes(record.archive or b""), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{exports.archive_name(record)}"'
     return response
@@ -238,6 +248,13 @@ def erasure_new(request: DashboardRequest) -> HttpResponse:
     except (InvalidRequest, FilterError) as exc:
         return render(request, "memories/erasure_new.html", {"error": exc.detail}, status=400)
     preview = erasure.preview(request.project, subject, aliases=aliases)
+    log_read(
+        request,
+        "erasure.preview",
+        memories=[asdict(m) for m in preview.mentions],
+        scope=subject.scope,
+        filters=subject.filters,
+    )
     expected = subject.entity_id or FILTER_CONFIRMATION
     mention_ids = [m.id for m in preview.mentions]
     form = ErasureForm(

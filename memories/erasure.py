@@ -48,6 +48,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from audit import log as audit_log
 from core import receipts
 from core.errors import Conflict, InvalidRequest
 from core.text import quoted
@@ -355,6 +356,7 @@ def run(event_id: Any) -> Event | None:
         _redact_events(attempt)
         _erase_rows(attempt)
         _drop_exports(attempt)
+        _redact_access_log(attempt)
         _finish(attempt)
     except Exception as exc:
         events.fail(event.pk, f"erasure stopped: {type(exc).__name__}: {exc}")
@@ -722,6 +724,24 @@ def _digest(erasure: Erasure) -> dict[str, Any]:
     }
 
 
+def _redact_access_log(run_: _Run) -> None:
+    """The access log's rows about the subject lose the requests' free text (audit.log.redact);
+    run at the end, so reads made while the erasure ran are covered too."""
+    subject = run_.subject
+    erased = MemoryHistory.objects.filter(erasure_id=run_.erasure.pk).values_list(
+        "memory_id", flat=True
+    )
+    with transaction.atomic():
+        redacted = audit_log.redact(
+            run_.project.pk,
+            entities=[f"{subject.entity_type}:{subject.entity_id}"] if subject.entity_type else [],
+            memory_ids=[*erased, *(run_.erasure.mentions or [])],
+            name=subject.entity_id or "",
+        )
+        run_.counts["access_log"] = run_.counts.get("access_log", 0) + redacted
+        run_.progress("access_log", redacted, redacted)
+
+
 def _finish(run_: _Run) -> None:
     erasure = run_.erasure
     now = timezone.now()
@@ -733,6 +753,7 @@ def _finish(run_: _Run) -> None:
         "mentions": len(erasure.mentions or []),
         "entities": run_.counts.get("entities", 0),
         "exports": run_.counts.get("exports", 0),
+        "access_log": run_.counts.get("access_log", 0),
     }
     started = run_.event.started_at or erasure.created_at
     receipt = receipts.sign(

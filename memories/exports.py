@@ -535,6 +535,15 @@ def find_platform(project: Project, filters: Any) -> Export:
     return export
 
 
+def download_read(export: Export) -> dict[str, Any]:
+    """An export's download for the access log: the memories it copied, the entities it names."""
+    return {
+        "memories": [{"id": pk} for pk in export.memory_ids],
+        "extra_entities": export.entity_keys,
+        "filters": export.request,
+    }
+
+
 def record_download(export: Export, *, actor: str) -> None:
     """A DOWNLOAD Event: who took a copy of which export."""
     event = events.open_event(

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
+from audit import log as audit_log
 from core.errors import InvalidRequest, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
@@ -32,7 +33,7 @@ from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
 from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
-from tenancy.access import DashboardRequest, project_member
+from tenancy.access import DashboardRequest, log_read, project_member
 from tenancy.models import Role
 
 PAGE_SIZE = 50
@@ -150,6 +151,13 @@ def memory_list_context(
             scores=[hit.score for hit in hits],
         )
         context.update(rows=rows, count=ListCount(len(hits)), searching=True)
+        log_read(
+            request,
+            "memories.search",
+            memories=[hit.memory for hit in hits],
+            filters=form.filter_dict(),
+            query=form.search_text,
+        )
         return context
     memories = listing.memory_list(
         request.project,
@@ -159,10 +167,14 @@ def memory_list_context(
     )
     page = requested_page(memories, request.GET, key=form.sort_key, size=PAGE_SIZE)
     first_page = not request.GET.get("older") and page.newer is None
+    count = count_rows(memories, page, first_page=first_page)
     context.update(
         rows=decorate_rows(page.rows, filter_query, sort_key=form.sort_key),
         page=page,
-        count=count_rows(memories, page, first_page=first_page),
+        count=count,
+    )
+    log_read(
+        request, "memories.list", memories=page.rows, total=count.value, filters=form.filter_dict()
     )
     return context
 
@@ -440,8 +452,22 @@ def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         raise Http404("No such memory in this project.")
     template = template_for(request, "memories/detail.html", ("memory-body", "history-more"))
     if template.endswith("#history-more"):
-        return render(request, template, {"timeline": _timeline(request, pk), "memory_id": pk})
-    return render(request, template, _detail_context(request, pk, memory))
+        timeline = _timeline(request, pk)
+        log_read(request, "memory.history", **_history_read(pk, timeline.rows))
+        return render(request, template, {"timeline": timeline, "memory_id": pk})
+    context = _detail_context(request, pk, memory)
+    log_read(request, "memory.get", **_history_read(pk, context["timeline"].rows, memory))
+    return render(request, template, context)
+
+
+def _history_read(
+    pk: uuid.UUID, rows: list[MemoryHistory], memory: Memory | None = None
+) -> dict[str, Any]:
+    """A memory page's read for the access log: the memory, and the entities of its history."""
+    return {
+        "memories": [memory] if memory is not None else [{"id": pk}],
+        "extra_entities": audit_log.entity_keys(*(vars(row) for row in rows)),
+    }
 
 
 @vary_on_htmx
@@ -570,6 +596,9 @@ def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         "changes": changes[:EVENT_CHANGES_SHOWN],
         "more_changes": len(changes) > EVENT_CHANGES_SHOWN,
     }
+    read = audit_log.event_reads([event])
+    read["memories"] = [{"id": row.memory_id} for row in changes[:EVENT_CHANGES_SHOWN]]
+    log_read(request, "event.get", **read)
     return render(request, "memories/event_detail.html", context)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Concatenate, ParamSpec, cast
+from typing import Any, Concatenate, ParamSpec, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from audit import context as audit_context
+from audit import log as audit_log
 from core.htmx import HtmxHttpRequest
 from tenancy.models import Membership, Project, Role
 
@@ -99,6 +101,10 @@ def project_member(
             dashboard_request = cast(DashboardRequest, request)
             dashboard_request.membership = membership
             dashboard_request.project = membership.project
+            audit_context.update(
+                actor=audit_context.user_actor(request.user, membership.role),
+                project_id=membership.project_id,
+            )
             return view(dashboard_request, *args, **kwargs)
 
         return wrapper
@@ -113,3 +119,8 @@ def _to_login(request: HttpRequest) -> HttpResponse:
         login = resolve_url(settings.LOGIN_URL)
         return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
     return redirect_to_login(request.get_full_path())
+
+
+def log_read(request: DashboardRequest, action: str, **what: Any) -> None:
+    """Record a dashboard page's read of memory content in the access log (audit.log.read)."""
+    audit_log.read(action, project_id=request.project.pk, **what)

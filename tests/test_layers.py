@@ -6,7 +6,8 @@ code. Layers, bottom to top:
 
 - core: model-free helpers (errors, text checks, keyset pages, htmx, API parts); imports no
   package of memdash;
-- tenancy: organizations, projects, keys, members, roles; imports only core;
+- audit: the access log and audit trail every layer above writes to; imports only core;
+- tenancy: organizations, projects, keys, members, roles; imports only core and audit;
 - the product apps (entities, memories) and the project package (memdash: settings, urls);
 - development tooling (bench, testkit) and tests, which nothing of the product imports.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPED_DIRS = {".venv", ".sdk", "node_modules", ".git", "staticfiles", ".pgdata"}
-CORE, TENANCY = "core", "tenancy"
+CORE, AUDIT, TENANCY = "core", "audit", "tenancy"
 TOOLING = {"bench", "testkit", "tests"}
 
 
@@ -188,8 +189,12 @@ def test_the_core_imports_no_package_of_memdash():
     assert crossings({CORE}, of=CORE) == []
 
 
-def test_tenancy_imports_only_the_core():
-    assert crossings({CORE, TENANCY}, of=TENANCY) == []
+def test_the_audit_log_imports_only_the_core():
+    assert crossings({CORE, AUDIT}, of=AUDIT) == []
+
+
+def test_tenancy_imports_only_the_core_and_the_audit_log():
+    assert crossings({CORE, AUDIT, TENANCY}, of=TENANCY) == []
 
 
 def test_the_product_imports_no_development_tooling():

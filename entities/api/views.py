@@ -57,6 +57,12 @@ class EntityListView(ProjectAPIView):
             serialize=entity_payload,
         )
         body.update({f"total_{kind}s": totals.get(kind, 0) for kind in Entity.Kind.values})
+        self.log_read(
+            "entities.list",
+            extra_entities=[f"{e['type']}:{e['name']}" for e in body["results"]],
+            total=len(body["results"]),
+            filters=query.dict() or None,
+        )
         return Response(body)
 
 
@@ -74,6 +80,7 @@ class EntityByNameView(ProjectAPIView):
         entity = listing.entity_list(self.project, cap=settings.MEMDASH_COUNT_CAP).get(
             kind=kind, name=name
         )
+        self.log_read("entity.get", scope={f"{kind}_id": name}, total=1)
         return Response([entity_payload(entity)])
 
     def delete(self, request: Request, kind: str, name: str) -> Response:

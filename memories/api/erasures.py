@@ -7,6 +7,7 @@ auditor can verify a receipt with nothing but the receipt.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from rest_framework import status
@@ -76,6 +77,12 @@ class ErasuresView(ProjectAPIView):
         aliases = erasure.clean_aliases(body.get("aliases"))
         if params.flag(body.get("dry_run"), "dry_run", default=True):
             preview = erasure.preview(self.project, subject, aliases=aliases)
+            self.log_read(
+                "erasure.preview",
+                memories=[asdict(m) for m in preview.mentions],
+                scope=subject.scope,
+                filters=subject.filters,
+            )
             return Response(
                 {"dry_run": True, "subject": {"type": subject.type}, **preview.as_dict()}
             )

@@ -124,6 +124,7 @@ class PlatformExportGetView(ProjectAPIView):
         if refusal is not None:
             return refusal
         exports.record_download(record, actor=self.actor)
+        self.log_read("export.download", **exports.download_read(record))
         return Response(record.result)
 
     def _find(self, body: dict[str, Any]) -> Export:
@@ -221,6 +222,7 @@ class SubjectExportDownloadView(ProjectAPIView):
         if refusal is not None:
             return refusal
         exports.record_download(record, actor=self.actor)
+        self.log_read("export.download", **exports.download_read(record))
         response = HttpResponse(bytes(record.archive or b""), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{exports.archive_name(record)}"'
         return response

@@ -13,6 +13,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit import log as audit_log
 from core.api.pagination import DEFAULT_PAGE_SIZE, paginate, parse_positive_int
 from core.errors import InvalidRequest, NotFound
 from core.text import quoted
@@ -114,11 +115,13 @@ class MemoriesV1View(AddMixin):
         memories = listed(self.project, filters, data)
         fields = params.field_list(data.get("fields"))
         if query.get("page") and query.get("page_size"):
-            return Response(_page(request, memories, query, fields=fields))
+            return Response(_log_page(self, _page(request, memories, query, fields=fields), data))
         limit = parse_positive_int(
             query.get("limit"), "limit", default=DEFAULT_PAGE_SIZE, maximum=LEGACY_LIST_LIMIT
         )
-        return Response([memory_payload(m, fields=fields) for m in memories[:limit]])
+        return Response(
+            _log_list(self, [memory_payload(m, fields=fields) for m in memories[:limit]], data)
+        )
 
     def delete(self, request: Request) -> Response:
         filters = params.delete_filters(request.query_params)
@@ -163,6 +166,24 @@ def listed(project: Project, filters: dict[str, Any], source: Mapping[str, Any])
     return listing.memory_list(project, filters, show_expired=show_expired)
 
 
+def _log_list(view: ProjectAPIView, payloads: list[dict], source: Mapping[str, Any]) -> list[dict]:
+    """A list's answer, once its read is in the access log."""
+    view.log_read("memories.list", memories=payloads, scope=source, filters=source.get("filters"))
+    return payloads
+
+
+def _log_page(view: ProjectAPIView, page: dict[str, Any], source: Mapping[str, Any]) -> dict:
+    """A page's answer, once its read (and the list's total) is in the access log."""
+    view.log_read(
+        "memories.list",
+        memories=page["results"],
+        total=page["count"],
+        scope=source,
+        filters=source.get("filters"),
+    )
+    return page
+
+
 def _page(
     request: Request,
     memories: MemoryQuerySet,
@@ -189,8 +210,12 @@ class ListV2View(ProjectAPIView):
         memories = listed(self.project, params.legacy_filter(data, require_entity=False), data)
         fields = params.field_list(data.get("fields"))
         if data.get("page") and data.get("page_size"):
-            return Response(_page(request, memories, data, fields=fields))
-        return Response([memory_payload(m, fields=fields) for m in memories[:DEFAULT_PAGE_SIZE]])
+            return Response(_log_page(self, _page(request, memories, data, fields=fields), data))
+        return Response(
+            _log_list(
+                self, [memory_payload(m, fields=fields) for m in memories[:DEFAULT_PAGE_SIZE]], data
+            )
+        )
 
 
 class ListV3View(ProjectAPIView):
@@ -202,9 +227,8 @@ class ListV3View(ProjectAPIView):
         body = self.body()
         source = {**body, **request.query_params.dict()}
         memories = listed(self.project, params.current_filter(body), body)
-        return Response(
-            _page(request, memories, source, fields=params.field_list(body.get("fields")))
-        )
+        page = _page(request, memories, source, fields=params.field_list(body.get("fields")))
+        return Response(_log_page(self, page, body))
 
 
 # --- search ----------------------------------------------------------------------------------------
@@ -238,7 +262,15 @@ class SearchMixin(ProjectAPIView):
             keyword=params.flag(body.get("keyword_search"), "keyword_search", default=True),
         )
         fields = params.field_list(body.get("fields"))
-        return [memory_payload(hit.memory, score=hit.score, fields=fields) for hit in hits]
+        results = [memory_payload(hit.memory, score=hit.score, fields=fields) for hit in hits]
+        self.log_read(
+            "memories.search",
+            memories=[hit.memory for hit in hits],
+            scope=body,
+            filters=body.get("filters"),
+            query=query,
+        )
+        return results
 
 
 class SearchV1View(SearchMixin):
@@ -286,7 +318,9 @@ class MemoryDetailView(MemoryLookupMixin):
     """GET / PUT / DELETE /v1/memories/{id}/. `get` ignores expiry."""
 
     def get(self, request: Request, memory_id: str) -> Response:
-        return Response(memory_payload(self.get_memory(memory_id)))
+        memory = self.get_memory(memory_id)
+        self.log_read("memory.get", memories=[memory])
+        return Response(memory_payload(memory))
 
     def put(self, request: Request, memory_id: str) -> Response:
         memory = self.get_memory(memory_id)
@@ -322,6 +356,11 @@ class MemoryHistoryView(MemoryLookupMixin):
         payload = [history_payload(row) for row in rows]
         if not payload:
             raise NotFound("Memory not found!")
+        self.log_read(
+            "memory.history",
+            memories=[{**row, "id": row["memory_id"]} for row in payload[:1]],
+            extra_entities=audit_log.entity_keys(*payload),
+        )
         return Response(payload)
 
 
@@ -379,6 +418,7 @@ class FeedbackView(MemoryLookupMixin):
 class EventDetailView(ProjectAPIView):
     def get(self, request: Request, event_id: str) -> Response:
         event = listing.get_event(self.project, parse_uuid(event_id, label="event_id"))
+        self.log_read("event.get", **audit_log.event_reads([event]))
         return Response(event_payload(event))
 
 
@@ -391,6 +431,8 @@ class EventListView(ProjectAPIView):
             status=query.get("status"),
             entity=query.get("entity"),
         )
-        return Response(
-            paginate(request, events, source=query, order_key="created_at", serialize=event_payload)
+        page = paginate(
+            request, events, source=query, order_key="created_at", serialize=event_payload
         )
+        self.log_read("events.list", **audit_log.event_reads(page["results"]), filters=query.dict())
+        return Response(page)

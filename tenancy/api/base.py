@@ -1,4 +1,5 @@
-"""What every API view shares: the caller's project, its actor label, and body parsing."""
+"""What every API view shares: the caller's project, its actor label, body parsing, and the
+access-log row of a read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any, cast
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from audit import context as audit_context
+from audit import log as audit_log
 from core.errors import Forbidden, InvalidRequest
 from tenancy.models import ApiKey, Project
 
@@ -22,6 +25,7 @@ class ProjectAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         key = self.key
+        audit_context.update(actor=audit_context.key_actor(key), project_id=key.project_id)
         named = {
             "org_id": request.query_params.get("org_id"),
             "project_id": request.query_params.get("project_id"),
@@ -60,3 +64,7 @@ class ProjectAPIView(APIView):
         if data is None or (isinstance(data, str | bytes) and not data):
             return {}
         raise InvalidRequest("The request body must be a JSON object.")
+
+    def log_read(self, action: str, **what: Any) -> None:
+        """Record this request's read of memory content in the access log (audit.log.read)."""
+        audit_log.read(action, project_id=self.project.pk, **what)

@@ -4,7 +4,8 @@ a worker registers."""
 
 from django.conf import settings
 
-import memories.tasks  # noqa: F401 (what a worker's autodiscovery imports)
+import audit.tasks  # noqa: F401 (what a worker's autodiscovery imports)
+import memories.tasks  # noqa: F401
 from memdash.celery import app
 from memories import events
 from memories.webhooks import notify
