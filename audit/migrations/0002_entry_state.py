@@ -5,44 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField()),
-                ('project_id', models.IntegerField(null=True)),
-                ('kind', models.CharField(choices=[('read', 'Read'), ('change', 'Change')], max_length=10)),
-                ('action', models.CharField(max_length=40)),
-                ('surface', models.CharField(max_length=10)),
-                ('actor_type', models.CharField(max_length=10)),
-                ('actor_id', models.CharField(max_length=64)),
-                ('actor_name', models.CharField(max_length=200)),
-                ('actor_label', models.CharField(max_length=200)),
-                ('role', models.CharField(max_length=10)),
-                ('ip', models.GenericIPAddressField(null=True)),
-                ('user_agent', models.CharField(max_length=500)),
-                ('request_id', models.CharField(max_length=64)),
-                ('path', models.CharField(max_length=500)),
-                ('entities', django.contrib.postgres.fields.ArrayField(base_field=models.TextField(), size=None)),
-                ('filters', models.JSONField(null=True)),
-                ('query', models.TextField(null=True)),
-                ('memory_ids', django.contrib.postgres.fields.ArrayField(base_field=models.UUIDField(), size=None)),
-                ('total', models.IntegerField(null=True)),
-                ('target', models.CharField(max_length=300)),
-                ('details', models.JSONField(null=True)),
+                ("id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("at", models.DateTimeField()),
+                ("project_id", models.IntegerField(null=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("read", "Read"), ("change", "Change")], max_length=10
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("surface", models.CharField(max_length=10)),
+                ("actor_type", models.CharField(max_length=10)),
+                ("actor_id", models.CharField(max_length=64)),
+                ("actor_name", models.CharField(max_length=200)),
+                ("actor_label", models.CharField(max_length=200)),
+                ("role", models.CharField(max_length=10)),
+                ("ip", models.GenericIPAddressField(null=True)),
+                ("user_agent", models.CharField(max_length=500)),
+                ("request_id", models.CharField(max_length=64)),
+                ("path", models.CharField(max_length=500)),
+                (
+                    "entities",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.TextField(), size=None
+                    ),
+                ),
+                ("filters", models.JSONField(null=True)),
+                ("query", models.TextField(null=True)),
+                (
+                    "memory_ids",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.UUIDField(), size=None
+                    ),
+                ),
+                ("total", models.IntegerField(null=True)),
+                ("target", models.CharField(max_length=300)),
+                ("details", models.JSONField(null=True)),
             ],
             options={
-                'db_table': 'audit_log',
-                'ordering': ['-at', '-id'],
-                'managed': False,
+                "db_table": "audit_log",
+                "ordering": ["-at", "-id"],
+                "managed": False,
             },
         ),
     ]
