@@ -36,15 +36,26 @@ def partition_name(month: dt.date) -> str:
     return f"{TABLE}_p{month.year:04d}{month.month:02d}"
 
 
+def previous_month(day: dt.date) -> dt.date:
+    return dt.date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
+
+
 def ensure_partitions(
-    *, now: dt.datetime | None = None, months_ahead: int = MONTHS_AHEAD, connection: Any = None
+    *,
+    now: dt.datetime | None = None,
+    months_ahead: int = MONTHS_AHEAD,
+    months_back: int = 0,
+    connection: Any = None,
 ) -> list[str]:
-    """Create the partitions of this month and the next `months_ahead`; their names."""
+    """Create the partitions of this month, the next `months_ahead` and the last `months_back`
+    (for loading old rows); their names."""
     connection = connection or default_connection
     month = month_start(now or timezone.now())
+    for _ in range(months_back):
+        month = previous_month(month)
     created = []
     with connection.cursor() as cursor:
-        for _ in range(months_ahead + 1):
+        for _ in range(months_back + months_ahead + 1):
             name = partition_name(month)
             upper = next_month(month)
             cursor.execute("SELECT to_regclass(%s)", [name])
