@@ -231,3 +231,14 @@ def csv_row(entry: AuditEntry) -> list[str]:
         else:
             out.append(str(value))
     return out
+
+
+LATEST_READS = 10
+
+
+def latest_reads(
+    project_id: int, *, entity: str | None = None, memory_id: uuid.UUID | None = None
+) -> list[AuditEntry]:
+    """The newest reads of an entity ("user:maria") or of one memory, for "Accessed by"."""
+    selected = AuditFilter(kind="read", entity=entity, memory_id=memory_id)
+    return list(entries(project_id, selected)[:LATEST_READS])

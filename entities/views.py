@@ -22,6 +22,7 @@ from memories.forms import MemoryFilterForm
 from memories.models import Memory
 from memories.views import actor_of, deletion_message, memory_list_context
 from tenancy.access import DashboardRequest, project_member
+from tenancy.audit_views import accessed_by
 from tenancy.models import Role
 
 PAGE_SIZE = 50
@@ -85,6 +86,8 @@ def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpRespon
         request, form, list_url=url, oob=template.endswith("#memory-table"), bulk=False
     )
     context.update(entity=entity, memories_url=_memories_url(entity))
+    if not context["oob"]:
+        context.update(accessed_by(request, entity=f"{entity.kind}:{entity.name}"))
     return render(request, template, context)
 
 

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from memories import views as memory_views
+from tenancy import audit_views
 from tenancy import views as tenancy_views
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("project/", tenancy_views.switch_project, name="switch_project"),
     path("keys/", tenancy_views.api_keys, name="api_keys"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
     path("keys/<int:pk>/revoke/", tenancy_views.revoke_api_key, name="revoke_api_key"),
     path("settings/", memory_views.project_settings, name="project_settings"),
     path("", include("entities.urls")),

@@ -31,6 +31,7 @@ from memories.models import Erasure, Export
 from memories.subjects import Subject
 from memories.views import actor_of
 from tenancy.access import DashboardRequest, log_read, project_member
+from tenancy.audit_views import accessed_by
 from tenancy.models import Role
 
 # What the officer types to confirm erasing what a filter matches.
@@ -156,6 +157,7 @@ def person_page(request: DashboardRequest) -> HttpResponse:
         scope=subject.scope,
     )
     context = {
+        **accessed_by(request, entity=f"{subject.entity_type}:{subject.entity_id}"),
         "person": person,
         "subject": subject,
         "aliases": "\n".join(aliases),

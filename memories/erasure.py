@@ -293,6 +293,13 @@ def start(
             requested_by=actor,
             confirmed_by=actor,
         )
+        audit_log.change(
+            "erasure.confirm",
+            project_id=project.pk,
+            target=str(erasure_id),
+            details={"subject": {"type": subject.type, "hash": digest}, "reference": reference},
+            entities=[f"{subject.entity_type}:{subject.entity_id}"] if subject.entity_type else [],
+        )
         events.enqueue(event)
     return erasure
 
@@ -781,6 +788,15 @@ def _finish(run_: _Run) -> None:
         erasure.completed_at = now
         erasure.save(update_fields=["subject", "aliases", "counts", "receipt", "completed_at"])
         events.finish(run_.event, results={"erasure_id": str(erasure.pk), "counts": counts})
+        audit_log.change(
+            "erasure.done",
+            project_id=run_.project.pk,
+            target=str(erasure.pk),
+            details={
+                "subject": {"type": erasure.subject_type, "hash": erasure.subject_hash},
+                "counts": counts,
+            },
+        )
 
 
 def erased_memory(memory_id: Any) -> bool:

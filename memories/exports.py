@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from audit import log as audit_log
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.text import json_problem, strict_loads
 from memories import erasure, events, listing, llm, prompts, subjects
@@ -224,6 +225,13 @@ def _create(
         )
         event.payload = {**payload, "export_id": str(export.pk)}
         event.save(update_fields=["payload"])
+        audit_log.change(
+            "export.create",
+            project_id=project.pk,
+            target=str(export.pk),
+            details={"kind": kind},
+            entities=keys,
+        )
         events.enqueue(event)
     return export
 

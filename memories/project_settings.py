@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from audit import log as audit_log
 from core.errors import InvalidRequest
 from memories.models import Category
 from tenancy.models import Project
@@ -95,7 +96,9 @@ def parse_categories(value: Any) -> list[tuple[str, str]]:
 
 @transaction.atomic
 def update_project(project: Project, data: dict[str, Any]) -> Project:
-    """Apply the settings Mem0's project update accepts; unknown keys are ignored."""
+    """Apply the settings Mem0's project update accepts; unknown keys are ignored. What changed
+    goes into the audit trail, with its value before and after."""
+    before = _snapshot(project)
     fields = []
     for name in TEXT_SETTINGS:
         if name in data:
@@ -130,4 +133,19 @@ def update_project(project: Project, data: dict[str, Any]) -> Project:
         )
     if fields:
         project.save(update_fields=[*fields, "updated_at"])
+    after = _snapshot(project)
+    changed = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if changed:
+        audit_log.change(
+            "settings.change", project_id=project.pk, target=project.public_id, details=changed
+        )
     return project
+
+
+def _snapshot(project: Project) -> dict[str, Any]:
+    """The settings as the audit trail compares them."""
+    return {
+        **{name: getattr(project, name) for name in TEXT_SETTINGS},
+        **{name: (project.options or {}).get(name) for name in OPTION_SETTINGS},
+        "custom_categories": custom_categories(project),
+    }

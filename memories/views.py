@@ -34,6 +34,7 @@ from memories.project_settings import update_project
 from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
 from tenancy.access import DashboardRequest, log_read, project_member
+from tenancy.audit_views import accessed_by
 from tenancy.models import Role
 
 PAGE_SIZE = 50
@@ -457,6 +458,7 @@ def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         return render(request, template, {"timeline": timeline, "memory_id": pk})
     context = _detail_context(request, pk, memory)
     log_read(request, "memory.get", **_history_read(pk, context["timeline"].rows, memory))
+    context.update(accessed_by(request, memory_id=pk))
     return render(request, template, context)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -27,6 +28,8 @@ from tenancy.models import Membership, Project, Role
 
 SESSION_KEY = "memdash_project_id"
 P = ParamSpec("P")
+# What a view answers: an HttpResponse, or a streamed download.
+R = TypeVar("R", bound=HttpResponseBase)
 
 
 class DashboardRequest(HtmxHttpRequest):
@@ -74,8 +77,8 @@ def _user_id(request: HttpRequest) -> int:
 def project_member(
     role: str = Role.VIEWER,
 ) -> Callable[
-    [Callable[Concatenate[DashboardRequest, P], HttpResponse]],
-    Callable[Concatenate[HttpRequest, P], HttpResponse],
+    [Callable[Concatenate[DashboardRequest, P], R]],
+    Callable[Concatenate[HttpRequest, P], R | HttpResponse],
 ]:
     """Require a logged-in user with at least `role` in the current project.
 
@@ -85,10 +88,10 @@ def project_member(
     """
 
     def decorator(
-        view: Callable[Concatenate[DashboardRequest, P], HttpResponse],
-    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        view: Callable[Concatenate[DashboardRequest, P], R],
+    ) -> Callable[Concatenate[HttpRequest, P], R | HttpResponse]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> R | HttpResponse:
             if not request.user.is_authenticated:
                 return _to_login(request)
             membership = current_membership(request)

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from tenancy.models import Membership, Role
+from tenancy.models import ApiKey, Membership, Role
 
 # Which navigation entry a page belongs to.
 SECTIONS = {
@@ -29,6 +29,7 @@ SECTIONS = {
     "memories:erasure_new": "compliance",
     "memories:erasure": "compliance",
     "api_keys": "keys",
+    "audit_log": "audit",
     "project_settings": "settings",
 }
 
@@ -57,4 +58,14 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "can_edit": role is not None and Role.allows(role, Role.EDITOR),
         "can_erase": role is not None and Role.allows(role, Role.COMPLIANCE),
         "is_admin": role is not None and Role.allows(role, Role.ADMIN),
+        "can_audit": role is not None and Role.allows(role, Role.COMPLIANCE),
+        # API keys by the labels history rows and Events name them with (the `actor` tag);
+        # read only by pages that show actors, and a project has few keys.
+        "key_names": SimpleLazyObject(lambda: _key_names(membership)),
     }
+
+
+def _key_names(membership: Membership | None) -> dict[str, ApiKey]:
+    if membership is None:
+        return {}
+    return {key.actor: key for key in ApiKey.objects.filter(project_id=membership.project_id)}

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotFound
-from tenancy.models import ApiKey, Organization, Project, Role
+from tenancy.models import ApiKey, Membership, Organization, Project, Role
 
 DEFAULT_ORGANIZATION = "Default organization"
 DEFAULT_PROJECT = "default"
@@ -48,3 +48,8 @@ def revoke_api_key(project: Project, key_id: int) -> bool:
     if not revoked and not ApiKey.objects.filter(project=project, pk=key_id).exists():
         raise NotFound("No such key in this project.")
     return bool(revoked)
+
+
+def member_names(project: Project) -> list[str]:
+    """The usernames of the project's members (whose logins its audit log shows)."""
+    return list(Membership.objects.filter(project=project).values_list("user__username", flat=True))

@@ -8,10 +8,12 @@ webhooks, so that a webhook is validated the same way wherever it is saved: a na
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 
+from audit import log as audit_log
 from core.errors import InvalidRequest, NotFound
 from memories.models import WEBHOOK_NAME_CHARS, WEBHOOK_URL_CHARS, Webhook
 from memories.webhooks.notify import EVENT_TYPES
@@ -89,18 +91,44 @@ def get_webhook(project: Project, webhook_id: Any) -> Webhook:
 
 def create_webhook(project: Project, data: dict[str, Any]) -> Webhook:
     """A new webhook of `project` from `data` (name, url, event_types, is_active)."""
-    return Webhook.objects.create(project=project, **clean(data, partial=False))
+    webhook = Webhook.objects.create(project=project, **clean(data, partial=False))
+    audit_log.change(
+        "webhook.create", project_id=project.pk, target=str(webhook.pk), details=_seen(webhook)
+    )
+    return webhook
 
 
 def update_webhook(webhook: Webhook, data: dict[str, Any]) -> Webhook:
     """Change the fields `data` names; the others stay."""
     changes = clean(data, partial=True)
+    before = _seen(webhook)
     for name, value in changes.items():
         setattr(webhook, name, value)
     webhook.save(update_fields=[*changes, "updated_at"])
+    after = _seen(webhook)
+    diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if diff:
+        audit_log.change(
+            "webhook.change", project_id=webhook.project_id, target=str(webhook.pk), details=diff
+        )
     return webhook
 
 
 def delete_webhook(webhook: Webhook) -> None:
     """Delete a webhook (deliveries already queued find it gone and do nothing)."""
+    details = _seen(webhook)
+    webhook_id, project_id = str(webhook.pk), webhook.project_id
     webhook.delete()
+    audit_log.change("webhook.delete", project_id=project_id, target=webhook_id, details=details)
+
+
+def _seen(webhook: Webhook) -> dict[str, Any]:
+    """What the audit trail keeps of a webhook: never its signing secret, nor a URL's
+    credentials or query string (tokens often ride there)."""
+    parts = urlsplit(webhook.url)
+    return {
+        "name": webhook.name,
+        "url": urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", "")),
+        "event_types": list(webhook.event_types or []),
+        "is_active": webhook.is_active,
+    }

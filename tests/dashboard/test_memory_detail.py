@@ -35,9 +35,10 @@ def test_history_shows_who_when_and_a_word_diff(alice_client, memory):
     services.update_memory(
         Memory.objects.get(pk=memory.pk), actor="user:eddie", text="Alex likes black tea"
     )
-    content = alice_client.get(memory.get_absolute_url()).content.decode()
-    assert '<span class="who">user:eddie</span>' in content
-    assert '<span class="who">api-key:m0-test</span>' in content
+    content = " ".join(alice_client.get(memory.get_absolute_url()).content.decode().split())
+    assert '<span class="actor">eddie <small class="muted">user</small></span>' in content
+    # A label no key of the project has (the fixture's) is shown as it is.
+    assert '<span class="actor">api-key:m0-test</span>' in content
     assert (
         '<div class="diff" data-testid="diff">Alex likes <del>green</del><ins>black</ins> tea</div>'
         in content
@@ -226,7 +227,8 @@ def test_detail_query_count_is_bounded(alice_client, memory, django_assert_max_n
     for i in range(5):
         services.update_memory(Memory.objects.get(pk=memory.pk), actor="x", text=f"text {i}")
     alice_client.get("/")
-    with django_assert_max_num_queries(8):
+    # The bound counts the access-log row and the project's key names for the "By" column.
+    with django_assert_max_num_queries(10):
         alice_client.get(memory.get_absolute_url())
 
 
@@ -247,3 +249,25 @@ def test_edit_shows_the_services_refusal_of_a_text_over_the_limit(editor_client,
     assert response.status_code == 200
     assert "text has 21 characters; the limit is 20" in response.content.decode()
     assert not MemoryHistory.objects.filter(memory_id=memory.id, event="UPDATE").exists()
+
+
+def test_history_names_api_keys_with_their_prefix_and_marks_revoked_ones(
+    alice_client, memory, project
+):
+    from tenancy.models import ApiKey
+    from tenancy.services import create_api_key, revoke_api_key
+
+    create_api_key(project, name="support bot")
+    key = ApiKey.objects.get(name="support bot")
+    services.update_memory(Memory.objects.get(pk=memory.pk), actor=key.actor, text="v2")
+    content = " ".join(alice_client.get(memory.get_absolute_url()).content.decode().split())
+    assert (
+        f'<span class="actor">support bot <small class="muted">{key.prefix}</small></span>'
+        in content
+    )
+    revoke_api_key(project, key.pk)
+    content = " ".join(alice_client.get(memory.get_absolute_url()).content.decode().split())
+    assert (
+        f'support bot <small class="muted">{key.prefix}</small> '
+        '<span class="badge FAILED">revoked</span>' in content
+    )

@@ -1,0 +1,141 @@
+"""The dashboard's Audit page: who read what and who changed what, filtered like the memories
+page (pills in the URL), in keyset pages, and downloadable as CSV or JSON (streamed).
+
+For the admin and compliance roles. The filter language is audit.query's, the same as
+`GET /v1/audit/`'s.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.http import QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django_htmx.http import push_url
+
+from audit import query as audit_query
+from audit.models import AuditEntry
+from core.errors import InvalidRequest
+from core.htmx import is_partial, template_for, vary_on_htmx
+from core.keyset import requested_page
+from core.pills import pills
+from tenancy.access import DashboardRequest, project_member
+from tenancy.models import Role
+from tenancy.services import member_names
+
+PAGE_SIZE = 50
+AUDIT_FILTERS = (
+    ("kind", "kind"),
+    ("action", "action"),
+    ("actor", "by"),
+    ("entity", "entity"),
+    ("memory_id", "memory"),
+    ("since", "since"),
+    ("until", "until"),
+)
+DOWNLOAD_CHUNK = 2000
+
+
+def filter_query(params: QueryDict) -> QueryDict:
+    """The filter parameters a request gives (blank ones dropped)."""
+    query = QueryDict(mutable=True)
+    for param, _label in AUDIT_FILTERS:
+        value = (params.get(param) or "").strip()
+        if value:
+            query[param] = value
+    return query
+
+
+@vary_on_htmx
+@require_GET
+@project_member(Role.COMPLIANCE)
+def audit_log(request: DashboardRequest) -> HttpResponseBase:
+    """The log, newest first; `?format=csv` or `json` downloads everything the filters select."""
+    query = filter_query(request.GET)
+    error = None
+    try:
+        selected = audit_query.parse(query)
+        rows = audit_query.entries(
+            request.project.pk, selected, members=member_names(request.project)
+        )
+    except InvalidRequest as exc:
+        error, rows = exc.detail, AuditEntry.objects.none()
+    download = request.GET.get("format")
+    if download in ("csv", "json") and error is None:
+        return _download(rows, download)
+    if download not in (None, "", "csv", "json"):
+        error = "format must be csv or json"
+    page = requested_page(rows, request.GET, key="at", size=PAGE_SIZE)
+    context = {
+        "page": page,
+        "applied": query.dict(),
+        "pills": pills(query, AUDIT_FILTERS),
+        "filter_query": query,
+        "error": error,
+        "kinds": audit_query.KINDS,
+        "actions": [*audit_query.ACTIONS, *audit_query.FAMILIES],
+        "download_query": query.urlencode(),
+        "oob": is_partial(request),
+    }
+    template = template_for(request, "tenancy/audit.html", ("audit-table",))
+    response = render(
+        request, template, context, status=400 if error and not is_partial(request) else 200
+    )
+    if is_partial(request):
+        url = reverse("audit_log")
+        push_url(response, f"{url}?{query.urlencode()}" if query else url)
+    return response
+
+
+class _Echo:
+    """A file-like object whose write returns what it is given (csv.writer to a generator)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _download(rows: QuerySet[AuditEntry], fmt: str) -> StreamingHttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "csv":
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            yield writer.writerow(audit_query.CSV_COLUMNS)
+            for entry in rows.iterator(chunk_size=DOWNLOAD_CHUNK):
+                yield writer.writerow(audit_query.csv_row(entry))
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    else:
+
+        def items() -> Iterator[str]:
+            yield "["
+            for n, entry in enumerate(rows.iterator(chunk_size=DOWNLOAD_CHUNK)):
+                yield ("," if n else "") + json.dumps(audit_query.entry_payload(entry))
+            yield "]"
+
+        response = StreamingHttpResponse(items(), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="memdash-audit-{stamp}.{fmt}"'
+    return response
+
+
+def accessed_by(
+    request: DashboardRequest, *, entity: str | None = None, memory_id: uuid.UUID | None = None
+) -> dict[str, object]:
+    """The "Accessed by" panel's context for a page (memory, entity, person): the latest reads
+    and a link to all of them on the Audit page; nothing for those who may not see the log."""
+    if not Role.allows(request.membership.role, Role.COMPLIANCE):
+        return {}
+    reads = audit_query.latest_reads(request.project.pk, entity=entity, memory_id=memory_id)
+    query = {"kind": "read", **({"entity": entity} if entity else {})}
+    if memory_id is not None:
+        query["memory_id"] = str(memory_id)
+    return {"reads": reads, "reads_url": f"{reverse('audit_log')}?{urlencode(query)}"}
