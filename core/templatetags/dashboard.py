@@ -102,3 +102,22 @@ def clip(value: Any, length: int) -> str:
 def short_id(value: Any) -> str:
     """The first block of a UUID, enough to tell rows apart on screen."""
     return str(value).split("-")[0]
+
+
+@register.inclusion_tag("_actor.html", takes_context=True)
+def actor(context: template.Context, label: str | None) -> dict[str, Any]:
+    """Who did something, by name: an API key's name with its prefix in small type (revoked
+    keys marked), a dashboard user's name; labels come as history rows and Events store them
+    ("api-key:m0-abc", "user:alice"). The page's `key_names` (tenancy's context processor)
+    maps key labels to keys."""
+    names = context.get("key_names") or {}
+    key = names.get(label) if label else None
+    if key is not None:
+        return {
+            "name": key.name or "unnamed key",
+            "detail": key.prefix,
+            "revoked": not key.is_active,
+        }
+    if label and label.startswith("user:"):
+        return {"name": label[5:], "detail": "user", "revoked": False}
+    return {"name": label or "unknown", "detail": "", "revoked": False}
