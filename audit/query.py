@@ -98,8 +98,8 @@ def parse(params: Mapping[str, Any], *, extra: Iterable[str] = ()) -> AuditFilte
             raise InvalidRequest(
                 f"memory_id should be a UUID, got {quoted(values['memory_id'])}"
             ) from exc
-    since = _moment(values["since"], "since", end_of_day=False)
-    until = _moment(values["until"], "until", end_of_day=True)
+    since = parse_moment(values["since"], "since", end_of_day=False)
+    until = parse_moment(values["until"], "until", end_of_day=True)
     if since and until and since > until:
         raise InvalidRequest("since is after until")
     return AuditFilter(kind, action, values["actor"], entity, memory_id, since, until)
@@ -116,7 +116,8 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     return value.strip()
 
 
-def _moment(value: str | None, name: str, *, end_of_day: bool) -> dt.datetime | None:
+def parse_moment(value: str | None, name: str, *, end_of_day: bool) -> dt.datetime | None:
+    """A date (a bare `until` date ends with its day) or an ISO time; InvalidRequest else."""
     if value is None:
         return None
     try:

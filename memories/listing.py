@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from django.db import models
 from django.db.models import Q, QuerySet
 
+from audit.query import parse_moment
 from core.errors import InvalidRequest, NotFound
 from core.text import quoted
 from entities.models import Entity
 from memories.filters import UNEXPIRED, all_of, compile_filters
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
 from memories.querysets import MemoryQuerySet
-from tenancy.models import Project
+from tenancy.models import ApiKey, Project
 
 if TYPE_CHECKING:
     # Type checkers only: django-stubs-ext is a development dependency.
@@ -102,8 +103,13 @@ def event_list(
     event_type: str | None = None,
     status: str | None = None,
     entity: str | None = None,
+    actor: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> QuerySet[Event]:
-    """The project's Events, newest first, of a type, a status and about an entity (any kind).
+    """The project's Events, newest first, of a type, a status, about an entity (any kind), by
+    an actor (an API key's name or prefix, a username, or a label such as "api-key:m0-abc"),
+    and between two dates (a bare `until` date includes its day).
 
     Values are case-insensitive for type and status; empty ones are ignored; anything else
     unknown is an InvalidRequest naming the allowed values.
@@ -130,7 +136,26 @@ def event_list(
         for field in SCOPE_FIELDS:
             about |= Q(metadata__contains={field: entity})
         events = events.filter(about)
+    if actor:
+        events = events.filter(actor__in=actor_labels(project, actor))
+    start = parse_moment(since or None, "since", end_of_day=False)
+    end = parse_moment(until or None, "until", end_of_day=True)
+    if start and end and start > end:
+        raise InvalidRequest("since is after until")
+    if start:
+        events = events.filter(created_at__gte=start)
+    if end:
+        events = events.filter(created_at__lte=end)
     return events.order_by("-created_at", "-id")
+
+
+def actor_labels(project: Project, actor: str) -> list[str]:
+    """The labels history rows and Events may name `actor` by: its keys' (by name or prefix),
+    a user's, or the label itself."""
+    if len(actor) > MAX_ENTITY_CHARS:
+        raise InvalidRequest(f"actor has {len(actor)} characters; at most {MAX_ENTITY_CHARS}")
+    keys = ApiKey.objects.filter(project=project).filter(Q(name=actor) | Q(prefix=actor))
+    return [actor, f"user:{actor}", *(key.actor for key in keys)]
 
 
 # --- entities ----------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from audit import log as audit_log
+from core.downloads import csv_download
 from core.errors import InvalidRequest, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
@@ -522,13 +523,23 @@ def memory_delete(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
 
 
 # The activity page's filters: (query parameter, pill label).
-EVENT_FILTERS = (("type", "type"), ("status", "status"), ("entity", "entity"))
+EVENT_FILTERS = (
+    ("type", "type"),
+    ("status", "status"),
+    ("entity", "entity"),
+    ("actor", "by"),
+    ("since", "since"),
+    ("until", "until"),
+)
+EVENT_CSV_COLUMNS = (
+    "created_at", "id", "event_type", "status", "actor", "entities", "latency_ms", "error",
+)  # fmt: skip
 
 
 @vary_on_htmx
 @require_GET
 @project_member()
-def event_list(request: DashboardRequest) -> HttpResponse:
+def event_list(request: DashboardRequest) -> HttpResponse | StreamingHttpResponse:
     """Events newest first, filtered by type, status and entity (memories.listing.event_list)."""
     query = QueryDict(mutable=True)
     for param, _label in EVENT_FILTERS:
@@ -542,9 +553,14 @@ def event_list(request: DashboardRequest) -> HttpResponse:
             event_type=query.get("type"),
             status=query.get("status"),
             entity=query.get("entity"),
+            actor=query.get("actor"),
+            since=query.get("since"),
+            until=query.get("until"),
         )
     except InvalidRequest as exc:
         error, events = exc.detail, Event.objects.none()
+    if request.GET.get("format") == "csv" and error is None:
+        return _events_csv(events)
     page = requested_page(events, request.GET, key="created_at", size=EVENT_PAGE_SIZE)
     context = {
         "page": page,
@@ -565,6 +581,24 @@ def event_list(request: DashboardRequest) -> HttpResponse:
     if is_partial(request):
         push_url(response, _page_url(reverse("memories:activity"), query, request))
     return response
+
+
+def _events_csv(events: QuerySet[Event]) -> StreamingHttpResponse:
+    """Activity's selection as CSV, streamed (what happened, not the payloads' texts)."""
+    rows = (
+        [
+            event.created_at.isoformat(),
+            event.id,
+            event.event_type,
+            event.status,
+            event.actor,
+            " ".join(_entity_labels(event)),
+            "" if event.latency_ms is None else event.latency_ms,
+            event.error or "",
+        ]
+        for event in events.iterator(chunk_size=2000)
+    )
+    return csv_download("memdash-activity", EVENT_CSV_COLUMNS, rows)
 
 
 def _entity_labels(event: Event) -> list[str]:

@@ -7,10 +7,7 @@ For the admin and compliance roles. The filter language is audit.query's, the sa
 
 from __future__ import annotations
 
-import csv
-import json
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
@@ -18,12 +15,12 @@ from django.http import QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import push_url
 
 from audit import query as audit_query
 from audit.models import AuditEntry
+from core.downloads import csv_download, json_download
 from core.errors import InvalidRequest
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
@@ -79,6 +76,7 @@ def audit_log(request: DashboardRequest) -> HttpResponseBase:
         "page": page,
         "applied": query.dict(),
         "pills": pills(query, AUDIT_FILTERS),
+        "clear_query": QueryDict(),
         "filter_query": query,
         "error": error,
         "kinds": audit_query.KINDS,
@@ -96,35 +94,13 @@ def audit_log(request: DashboardRequest) -> HttpResponseBase:
     return response
 
 
-class _Echo:
-    """A file-like object whose write returns what it is given (csv.writer to a generator)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _download(rows: QuerySet[AuditEntry], fmt: str) -> StreamingHttpResponse:
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    entries = rows.iterator(chunk_size=DOWNLOAD_CHUNK)
     if fmt == "csv":
-        writer = csv.writer(_Echo())
-
-        def lines() -> Iterator[str]:
-            yield writer.writerow(audit_query.CSV_COLUMNS)
-            for entry in rows.iterator(chunk_size=DOWNLOAD_CHUNK):
-                yield writer.writerow(audit_query.csv_row(entry))
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    else:
-
-        def items() -> Iterator[str]:
-            yield "["
-            for n, entry in enumerate(rows.iterator(chunk_size=DOWNLOAD_CHUNK)):
-                yield ("," if n else "") + json.dumps(audit_query.entry_payload(entry))
-            yield "]"
-
-        response = StreamingHttpResponse(items(), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="memdash-audit-{stamp}.{fmt}"'
-    return response
+        return csv_download(
+            "memdash-audit", audit_query.CSV_COLUMNS, (audit_query.csv_row(e) for e in entries)
+        )
+    return json_download("memdash-audit", (audit_query.entry_payload(e) for e in entries))
 
 
 def accessed_by(

@@ -430,6 +430,9 @@ class EventListView(ProjectAPIView):
             event_type=query.get("event_type") or query.get("type"),
             status=query.get("status"),
             entity=query.get("entity"),
+            actor=query.get("actor"),
+            since=query.get("since"),
+            until=query.get("until"),
         )
         page = paginate(
             request, events, source=query, order_key="created_at", serialize=event_payload

@@ -163,7 +163,7 @@ def test_open_a_memory_edit_it_and_read_the_history_diff(
     expect(timeline).to_have_count(2)
     newest = timeline.first
     expect(newest.locator(".badge")).to_have_text("UPDATE")
-    expect(newest.locator(".who")).to_have_text("user:alice")
+    expect(newest.locator(".who")).to_have_text("alice user")
     expect(newest.locator("del")).to_have_text("nuts")
     expect(newest.locator("ins")).to_have_text("peanuts and shellfish")
     expect(timeline.last.locator(".badge")).to_have_text("ADD")
@@ -223,7 +223,7 @@ def test_bulk_delete_a_filtered_selection_after_confirming(
     expect(page.locator("#memory-body")).to_contain_text("This memory was deleted")
     first = page.locator("#history-timeline > li").first
     expect(first.locator(".badge")).to_have_text("DELETE")
-    expect(first.locator(".who")).to_have_text("user:alice")
+    expect(first.locator(".who")).to_have_text("alice user")
     page.get_by_role("link", name=re.compile(r"^event ")).first.click()
     expect(page.locator("h1")).to_contain_text("DELETE")
     expect(page.get_by_text("Collects vintage fountain pens")).to_be_visible()
