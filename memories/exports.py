@@ -31,10 +31,11 @@ from typing import Any
 import jsonschema
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit import log as audit_log
+from audit import query as audit_query
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.text import json_problem, strict_loads
 from memories import erasure, events, listing, llm, prompts, subjects
@@ -358,7 +359,7 @@ def _build_subject(export: Export, event: Event) -> None:
     memory_rows = _collect(memories, event, "memories", 0, total)
     history_rows = _collect(history, event, "history", len(memory_rows), total)
     event_rows = list(_rows(about.order_by("created_at", "id")))
-    access_rows = access_log(project, subject)
+    access_rows = access_log(project, subject, [*memory_rows, *history_rows])
     now = timezone.now()
     counts = {
         "memories": len(memory_rows),
@@ -411,10 +412,50 @@ def _collect(
     return rows
 
 
-def access_log(project: Project, subject: Subject) -> list[dict[str, Any]]:
-    """Who read the subject's memories, and when. memdash keeps no access log yet, so this is
-    where the export takes it from once one exists (subject exports carry the file already)."""
-    return []
+def access_log(
+    project: Project, subject: Subject, rows: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Who read the subject's data, and when, oldest first: the access log's reads that name
+    the subject (an entity) or returned one of its memories (`rows`: the memory and history
+    rows of the export).
+
+    The subject gets what concerns them and nothing of other people's: of a read that also
+    named or returned others, only the subject's own entities and memory ids, and neither its
+    query nor its filters (they may be about the others). Staff's IP addresses, browsers and
+    request ids stay in the log for auditors: the subject learns who read, in what role, how
+    and when.
+    """
+    theirs: set[uuid.UUID] = set()
+    own: set[str] = set()
+    for row in rows:
+        theirs.add(uuid.UUID(row.get("memory_id") or row["id"]))
+        own.update(audit_log.entity_keys(row))
+    key = f"{subject.entity_type}:{subject.entity_id}" if subject.entity_type else None
+    about = Q(memory_ids__overlap=list(theirs)) if theirs else Q(pk__in=[])
+    if key:
+        own.add(key)
+        about |= Q(entities__overlap=[key])
+    reads = audit_query.entries(project.pk, audit_query.AuditFilter(kind="read")).filter(about)
+    found = []
+    for entry in reads.order_by("at", "id").iterator(chunk_size=CHUNK):
+        alone = set(entry.entities) <= own and set(entry.memory_ids) <= theirs
+        found.append(
+            {
+                "at": entry.at.isoformat(),
+                "action": entry.action,
+                "surface": entry.surface,
+                "actor": {
+                    "type": entry.actor_type,
+                    "name": entry.actor_name or None,
+                    "role": entry.role or None,
+                },
+                "entities": [e for e in entry.entities if e in own],
+                "memory_ids": [str(pk) for pk in entry.memory_ids if pk in theirs],
+                "query": entry.query if alone else None,
+                "filters": entry.filters if alone else None,
+            }
+        )
+    return found
 
 
 def _rows(queryset: QuerySet[Any]) -> Iterator[dict[str, Any]]:
@@ -502,9 +543,13 @@ events.json      The operations about the subject ({counts["events"]}): adds, up
                  categorizations, and the exports made of their data and their downloads, with
                  the request they recorded ("payload"), what they did ("results"), who asked
                  ("actor") and when.
-access_log.json  Who read the subject's memories and when ({counts["access_log"]} entries).
-                 memdash does not keep an access log yet; the file is here so the format stays
-                 the same once it does.
+access_log.json  Who read the subject's data and when ({counts["access_log"]} entries), from
+                 memdash's access log: every read that named them or returned one of their
+                 memories, oldest first, with what was read ("action": a search, a list, one memory, its history...),
+                 through what ("surface": the API or the dashboard), who read it ("actor": an
+                 API key's name or a dashboard user, and their role), which of their memories
+                 it returned ("memory_ids") and what was asked ("query", "filters"; left out
+                 when the same read also concerned other people).
 """
 
 

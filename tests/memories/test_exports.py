@@ -212,9 +212,51 @@ def test_a_subject_export_is_a_zip_of_everything_with_a_readme(api, officer, ale
     assert {r["memory"] for r in rows} == {m["memory"] for m in memories}
     events = json.loads(archive.read("events.json"))
     assert {e["event_type"] for e in events} >= {"ADD", "UPDATE", "DELETE"}
+    # Nobody read alex's memories before the export (queueing and a pending download are not
+    # reads of them): test_a_subject_export_carries_who_read_their_data reads some.
     assert json.loads(archive.read("access_log.json")) == []
     assert json.loads(archive.read("subject.json"))["counts"]["history"] == len(history)
     assert Event.objects.filter(event_type="DOWNLOAD", metadata={"user_id": "alex"}).count() == 1
+
+
+def test_a_subject_export_carries_who_read_their_data_and_nothing_of_others(api, officer, alex):
+    hiking = str(Memory.objects.get(memory="Alex likes hiking").pk)
+    sam = str(Memory.objects.get(memory="Sam likes chess").pk)
+    api.post(
+        "/v3/memories/search/", {"query": "hiking", "filters": {"user_id": "alex"}}, format="json"
+    )
+    api.get(f"/v1/memories/{hiking}/")
+    # A read about everyone: alex is in it, sam too.
+    api.post(
+        "/v3/memories/search/",
+        {"query": "what does sam like", "filters": {"user_id": "*"}},
+        format="json",
+    )
+    api.get(f"/v1/memories/{sam}/")  # sam's alone: not alex's business
+    queued = officer.post(
+        "/v1/subject-exports/", {"entity_type": "user", "entity_id": "alex"}, format="json"
+    )
+    build(queued.json()["id"])
+    archive = zipfile.ZipFile(
+        io.BytesIO(officer.get(f"/v1/subject-exports/{queued.json()['id']}/download/").content)
+    )
+    log = json.loads(archive.read("access_log.json"))
+    assert [(r["action"], r["query"]) for r in log] == [
+        ("memories.search", "hiking"),
+        ("memory.get", None),
+        ("memories.search", None),  # the question was about sam too: left out
+    ]
+    assert all(
+        r["actor"] == {"type": "key", "name": "test admin key", "role": "admin"} for r in log
+    )
+    assert log[1]["memory_ids"] == [hiking] and log[1]["entities"] == ["user:alex"]
+    everyone = log[2]
+    assert everyone["entities"] == ["run:t-1", "user:alex"] and everyone["filters"] is None
+    assert sam not in everyone["memory_ids"] and everyone["memory_ids"]
+    assert set(everyone["memory_ids"]) <= {str(m.pk) for m in Memory.objects.filter(user_id="alex")}
+    text = archive.read("access_log.json").decode()
+    assert "sam" not in text.lower() and "ip" not in log[0] and "user_agent" not in log[0]
+    assert json.loads(archive.read("subject.json"))["counts"]["access_log"] == 3
 
 
 def test_subject_exports_need_the_compliance_role_and_a_known_subject(
