@@ -23,7 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bench import compliance, corpus
+from bench import auditing, compliance, corpus
 from bench.results import BenchmarkError, Result, percentile
 from bench.seeding import Dataset, Generator, Log, vacuum
 from core.api.pagination import DEFAULT_PAGE_SIZE
@@ -36,7 +36,7 @@ from tenancy.services import create_api_key
 if TYPE_CHECKING:
     from rest_framework.response import _MonkeyPatchedResponse
 
-GROUPS = ("search", "list", "get", "history", "add", "delete", "compliance")
+GROUPS = ("search", "list", "get", "history", "add", "delete", "compliance", "audit")
 KEY_NAME = "benchmark"
 ACTOR = "benchmark"
 DELETE_APP = "bench-delete"
@@ -59,6 +59,8 @@ class Options:
     add_batch: int = 20
     delete_count: int = 10_000
     subject_memories: int = 10_000
+    audit_rows: int = auditing.DEFAULT_ROWS
+    reseed: bool = False
     groups: tuple[str, ...] = GROUPS
     seed: int = 42
 
@@ -449,6 +451,21 @@ class _Bench:
             )
         )
 
+    def audit(self) -> None:
+        self.results.extend(
+            auditing.measure(
+                self.dataset,
+                post=self.post,
+                queries=self.queries,
+                rows=self.options.audit_rows,
+                iterations=self.options.iterations,
+                warmup=self.options.warmup,
+                seed=self.options.seed,
+                reseed=self.options.reseed,
+                log=self.log,
+            )
+        )
+
     # --- inputs -----------------------------------------------------------------------------
 
     def category(self) -> str:
@@ -524,6 +541,7 @@ def run(dataset: Dataset, options: Options, log: Log) -> list[Result]:
         "add": bench.add,
         "delete": bench.delete,
         "compliance": bench.compliance,
+        "audit": bench.audit,
     }
     bench.queries = corpus.questions(500, bench.rng)
     for group in GROUPS:

@@ -32,6 +32,15 @@ def environment() -> dict:
             )
             rows, size = cursor.fetchone()
             sizes[table] = {"rows_estimate": rows, "total_mb": round(size / 2**20)}
+        # The access log (every read writes a row): the sum over its partitions.
+        cursor.execute(
+            "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint, "
+            "coalesce(sum(pg_total_relation_size(c.oid)), 0) "
+            "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'audit_log'::regclass"
+        )
+        rows, size = cursor.fetchone()
+        sizes["audit_log"] = {"rows_estimate": rows, "total_mb": round(size / 2**20)}
     return {
         "cores": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -27,6 +27,7 @@ class Result:
     budget: str = ""
     ok: bool | None = None
     note: str = ""
+    plan: str = ""  # EXPLAIN (ANALYZE, BUFFERS) of a measured query, in the JSON only
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,6 +22,7 @@ TINY = [
     "--pool=60",
     "--delete-count=20",
     "--subject-memories=50",
+    "--audit-rows=3000",
 ]
 MEASUREMENTS = [
     "search: one user",
@@ -82,6 +83,7 @@ def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
         "add",
         "delete",
         "compliance",
+        "audit",
     }
 
 
@@ -200,3 +202,36 @@ def test_ensure_indexes_recreates_an_index_an_interrupted_load_dropped():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'memory_hash_idx'")
         assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.django_db
+def test_audit_measures_the_logs_cost_and_queries_a_seeded_log_it_reuses(tmp_path):
+    first_path, second_path = tmp_path / "first.json", tmp_path / "second.json"
+
+    run_benchmark("--only=audit", f"--json={first_path}")
+    report = run_benchmark("--only=audit", f"--json={second_path}")
+
+    first = {r["name"]: r for r in json.loads(first_path.read_text())["results"]}
+    second = {r["name"]: r for r in json.loads(second_path.read_text())["results"]}
+    assert {r["group"] for r in second.values()} == {"audit"}
+    costs = [r for name, r in second.items() if name.endswith("the access log's cost (on - off)")]
+    assert len(costs) == 2 and all(r["budget"] == "p50 +<= 1 ms" for r in costs)
+    queries = [r for name, r in second.items() if name.startswith("audit query:")]
+    assert len(queries) >= 8 and all(r["budget"] == "p95 <= 150 ms" for r in queries)
+    # Every query shows its plan: partitions pruned to one month where a month is asked.
+    month = second[
+        "audit query: one user, one month, keyset page 1 (dashboard: members' logins too)"
+    ]
+    assert "1 of " in month["note"] and month["plan"].startswith(("Limit", "Sort", "Aggregate"))
+    (seed_first,) = [r for name, r in first.items() if name.startswith("seed the audit log")]
+    (seed_second,) = [r for name, r in second.items() if name.startswith("seed the audit log")]
+    assert "seeded now" in seed_first["note"] and "reused" in seed_second["note"]
+    assert "3,000 rows" in seed_second["name"]
+    assert "the access log's cost" in report
+    # The seeded project stays (its rows are append-only); it is not in the bench organization.
+    assert Project.objects.filter(organization__name="bench-audit", name="audit-3000").exists()
+
+
+def test_benchmark_refuses_a_tiny_audit_log():
+    with pytest.raises(CommandError, match="--audit-rows"):
+        call_command("benchmark", "--audit-rows=10", stdout=StringIO())

@@ -10,15 +10,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from bench import measuring, report, seeding
+from bench import auditing, measuring, report, seeding
 from bench.results import BenchmarkError
 
 
 class Command(BaseCommand):
     help = (
         "Seed N synthetic memories into a benchmark project (reused when already there) and "
-        "measure search, list, get, history, add, delete and a data subject's exports and "
-        "erasure (compliance). Development databases only."
+        "measure search, list, get, history, add, delete, a data subject's exports and "
+        "erasure (compliance), and the access log's cost and the audit query over a year of log "
+        "(audit). Development databases only."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -44,6 +45,12 @@ class Command(BaseCommand):
             help="memories of the data subject the compliance group exports and erases",
         )
         parser.add_argument(
+            "--audit-rows",
+            type=int,
+            default=auditing.DEFAULT_ROWS,
+            help="access-log rows the audit group seeds over 12 months (kept and reused)",
+        )
+        parser.add_argument(
             "--only",
             default=",".join(measuring.GROUPS),
             help=f"comma-separated groups to run ({', '.join(measuring.GROUPS)})",
@@ -67,6 +74,8 @@ class Command(BaseCommand):
             )
         if opts["subject_memories"] < 10:
             raise CommandError("--subject-memories >= 10")
+        if opts["audit_rows"] < 1000:
+            raise CommandError("--audit-rows >= 1000")
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             # Seeding recreates the models' indexes: on older tables they would be the pending
@@ -91,6 +100,8 @@ class Command(BaseCommand):
             add_batch=opts["add_batch"],
             delete_count=opts["delete_count"] or min(10_000, max(10, opts["memories"] // 10)),
             subject_memories=opts["subject_memories"],
+            audit_rows=opts["audit_rows"],
+            reseed=opts["reseed"],
             groups=groups,
             seed=opts["seed"],
         )
