@@ -13,9 +13,11 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from ipaddress import ip_address
+from functools import cache
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core.middleware import API_PREFIXES
@@ -74,11 +76,41 @@ def user_actor(user: Any, role: str = "") -> Actor:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    value = request.META.get("REMOTE_ADDR") or ""
+    """The client's address: the peer's, unless the peer is one of MEMDASH_TRUSTED_PROXIES.
+    Then X-Forwarded-For is read from the right (each proxy appends the address it saw), and
+    the first address that is not a trusted proxy is the client; what a client wrote itself
+    at the left of the header is never believed."""
+    peer = _address(request.META.get("REMOTE_ADDR"))
+    proxies = _networks(tuple(settings.MEMDASH_TRUSTED_PROXIES))
+    if peer is None or not _trusted(peer, proxies):
+        return str(peer) if peer else None
+    hops = request.headers.get("X-Forwarded-For", "").split(",")
+    for hop in reversed([h.strip() for h in hops if h.strip()]):
+        address = _address(hop)
+        if address is None:
+            break  # not an address: what lies to its left cannot be trusted either
+        peer = address
+        if not _trusted(address, proxies):
+            break
+    return str(peer)
+
+
+def _address(value: str | None) -> IPv4Address | IPv6Address | None:
     try:
-        return str(ip_address(value))
+        return ip_address((value or "").strip())
     except ValueError:
         return None
+
+
+@cache
+def _networks(values: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(value, strict=False) for value in values)
+
+
+def _trusted(
+    address: IPv4Address | IPv6Address, proxies: tuple[IPv4Network | IPv6Network, ...]
+) -> bool:
+    return any(address.version == net.version and address in net for net in proxies)
 
 
 def _request_id(request: HttpRequest) -> str:

@@ -6,6 +6,7 @@ fails at start-up instead of silently falling back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -67,3 +68,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (`10.0.0.0/8`); each is checked."""
+    values = env_list(name)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an IP address or network"
+            ) from exc
+    return values

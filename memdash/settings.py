@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from memdash.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from memdash.env import env_bool, env_float, env_int, env_list, env_networks, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -234,6 +234,9 @@ MEMDASH_ACCESS_LOG = env_bool("MEMDASH_ACCESS_LOG", True)
 MEMDASH_ACCESS_LOG_IDS = env_int("MEMDASH_ACCESS_LOG_IDS", 100)
 # Months of the audit log older than this many days are dropped (whole monthly partitions).
 MEMDASH_ACCESS_LOG_DAYS = env_int("MEMDASH_ACCESS_LOG_DAYS", 400)
+# The reverse proxies in front of memdash (addresses or networks): behind one of them the audit
+# log takes the client's address from X-Forwarded-For instead of the proxy's.
+MEMDASH_TRUSTED_PROXIES = env_networks("MEMDASH_TRUSTED_PROXIES")
 # Exports (Platform exports and data-subject exports) are kept this long, then purged: an export
 # is a copy of personal data and should not outlive its purpose.
 MEMDASH_EXPORT_TTL_HOURS = env_int("MEMDASH_EXPORT_TTL_HOURS", 72)
