@@ -39,7 +39,6 @@ from audit import query as audit_query
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.text import json_problem, strict_loads
 from memories import erasure, events, listing, llm, prompts, subjects
-from memories.filters import ENTITY_FIELDS
 from memories.models import Event, Export, Memory, MemoryHistory
 from memories.subjects import Subject
 from tenancy.models import Project
@@ -103,39 +102,6 @@ def canonical(filters: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def named_entities(filters: Any) -> list[str]:
-    """Every entity id a filter names anywhere ("user:maria"), under AND, OR or NOT alike: an
-    export of a filter that names a subject is the subject's, whatever it matched."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key in ENTITY_FIELDS:
-                    for name in _entity_values(value):
-                        found.add(f"{key[:-3]}:{name}")
-                else:
-                    walk(value)
-
-    walk(filters)
-    return sorted(found)
-
-
-def _entity_values(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        if value and value != "*":
-            yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _entity_values(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _entity_values(item)
-
-
 def _scopes(keys: Iterable[str]) -> list[dict[str, str]]:
     """Entity keys as the scopes erasure.guard_writes takes."""
     return [{f"{key.split(':', 1)[0]}_id": key.split(":", 1)[1]} for key in keys]
@@ -155,7 +121,7 @@ def create_platform(
 ) -> Export:
     """Queue a Platform export of what `filters` matches. `lookup_filters` are the filters as
     the request gave them: get_memory_export finds the export again by them."""
-    keys = named_entities(filters)
+    keys = audit_log.filter_entities(filters)
     payload = {"kind": Export.Kind.PLATFORM, "filters": filters, "schema": schema}
     if instructions:
         payload["export_instructions"] = instructions
@@ -176,7 +142,7 @@ def create_subject(project: Project, subject: Subject, *, actor: str) -> Export:
     """Queue the full export of a data subject; NotFound for an entity the project lacks."""
     subjects.check_subject(project, subject)
     if subject.filters is not None:
-        keys = named_entities(subject.filters)
+        keys = audit_log.filter_entities(subject.filters)
     else:
         keys = [f"{subject.entity_type}:{subject.entity_id}"]
     return _create(
