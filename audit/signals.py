@@ -7,13 +7,14 @@ of it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from audit import log
-from audit.context import ANONYMOUS, update, user_actor
+from audit.context import ANONYMOUS, current, user_actor
 
 MEMBERSHIP = "memdash.Membership"
 API_KEY = "memdash.ApiKey"
@@ -35,8 +36,10 @@ def connect() -> None:
 
 
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    update(actor=user_actor(user))
-    log.change("login", project_id=None, target=user.get_username())
+    # The row's own context, not update(): outside a request (force_login, a shell) there is no
+    # request context to reset, and the user would name every later change of this thread.
+    context = replace(current(), actor=user_actor(user))
+    log.change("login", project_id=None, target=user.get_username(), context=context)
 
 
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
@@ -47,8 +50,8 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
     # Django hands the credentials with the password already masked; only the name is kept.
     username = str(credentials.get("username") or "")
-    update(actor=ANONYMOUS)
-    log.change("login.failed", project_id=None, target=username)
+    context = replace(current(), actor=ANONYMOUS)
+    log.change("login.failed", project_id=None, target=username, context=context)
 
 
 # --- members and keys ------------------------------------------------------------------------

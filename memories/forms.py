@@ -320,15 +320,23 @@ class MemoryEditForm(forms.Form):
         return changed
 
 
+class TextareaField(forms.CharField):
+    """A textarea's text with the line breaks browsers send (CRLF) as the API stores them (LF):
+    saving a form unchanged must change nothing (and write no settings.change to the trail)."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).replace("\r\n", "\n")
+
+
 class ProjectSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    custom_instructions = forms.CharField(
+    description = TextareaField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    custom_instructions = TextareaField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="What to extract from conversations (and what to ignore), for every add.",
     )
-    agent_custom_instructions = forms.CharField(
+    agent_custom_instructions = TextareaField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The same, for memories about agents.",

@@ -42,12 +42,17 @@ def revoke_api_key(project: Project, key_id: int) -> bool:
 
     NotFound for a key of another project, or none.
     """
-    revoked = ApiKey.objects.filter(project=project, pk=key_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    if not revoked and not ApiKey.objects.filter(project=project, pk=key_id).exists():
-        raise NotFound("No such key in this project.")
-    return bool(revoked)
+    # Saved through the model (locked, so two revokes log one), not a queryset update: the
+    # audit trail's key.revoke row comes from the save signal.
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(project=project, pk=key_id).first()
+        if key is None:
+            raise NotFound("No such key in this project.")
+        if key.revoked_at is not None:
+            return False
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return True
 
 
 def member_names(project: Project) -> list[str]:

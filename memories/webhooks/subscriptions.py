@@ -101,12 +101,19 @@ def create_webhook(project: Project, data: dict[str, Any]) -> Webhook:
 def update_webhook(webhook: Webhook, data: dict[str, Any]) -> Webhook:
     """Change the fields `data` names; the others stay."""
     changes = clean(data, partial=True)
-    before = _seen(webhook)
+    before, raw = _seen(webhook), {name: getattr(webhook, name) for name in changes}
     for name, value in changes.items():
         setattr(webhook, name, value)
     webhook.save(update_fields=[*changes, "updated_at"])
     after = _seen(webhook)
-    diff = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    diff: dict[str, Any] = {
+        k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]
+    }
+    for name in changes:
+        # A change the trail may not show (a URL's credentials or query string)
+        # is still a change: it is named, its values are not.
+        if name not in diff and raw[name] != getattr(webhook, name):
+            diff[name] = {"changed": True, "values": "withheld"}
     if diff:
         audit_log.change(
             "webhook.change", project_id=webhook.project_id, target=str(webhook.pk), details=diff
@@ -126,9 +133,14 @@ def _seen(webhook: Webhook) -> dict[str, Any]:
     """What the audit trail keeps of a webhook: never its signing secret, nor a URL's
     credentials or query string (tokens often ride there)."""
     parts = urlsplit(webhook.url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    if parts.port is not None:
+        host += f":{parts.port}"
     return {
         "name": webhook.name,
-        "url": urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", "")),
+        "url": urlunsplit((parts.scheme, host, parts.path, "", "")),
         "event_types": list(webhook.event_types or []),
         "is_active": webhook.is_active,
     }
