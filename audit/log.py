@@ -58,7 +58,9 @@ def entity_keys(*scopes: Mapping[str, Any] | None) -> list[str]:
 
 
 def filter_entities(filters: Any) -> list[str]:
-    """The entity ids a filter names anywhere (under AND, OR or NOT, plain or in `in` lists)."""
+    """The entity ids a filter names anywhere (under AND, OR or NOT, plain or in `in` lists),
+    as "user:maria": what a read asked about, and whose an export of a filter is, whatever it
+    matched."""
     keys: set[str] = set()
 
     def walk(node: Any) -> None:
@@ -222,4 +224,8 @@ def redact(
                 "memories": sorted({str(pk) for pk in memory_ids}),
             },
         )
-        return cursor.rowcount
+        redacted = cursor.rowcount
+        # SET LOCAL lasts until the outermost transaction ends, not this savepoint: close the
+        # exception again, so nothing a caller does after this in its transaction gets it.
+        cursor.execute("SET LOCAL memdash.audit_redaction = 'off'")
+        return redacted

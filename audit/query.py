@@ -121,8 +121,10 @@ def parse_moment(value: str | None, name: str, *, end_of_day: bool) -> dt.dateti
     if value is None:
         return None
     try:
-        moment = parse_datetime(value)
-        day = None if moment else parse_date(value)
+        # A date first: parse_datetime (datetime.fromisoformat) takes "2025-03-01" as its
+        # midnight, which would make a bare `until` date exclude its own day.
+        day = parse_date(value)
+        moment = None if day else parse_datetime(value)
     except ValueError:
         moment = day = None
     if moment is None and day is None:

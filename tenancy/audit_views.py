@@ -60,7 +60,9 @@ def audit_log(request: DashboardRequest) -> HttpResponseBase:
     query = filter_query(request.GET)
     error = None
     try:
-        selected = audit_query.parse(query)
+        # The whole query string, not only the filters: an unknown parameter (a typo in a
+        # bookmarked link) is an error on the page, as in the API, never a silently wider list.
+        selected = audit_query.parse(request.GET)
         rows = audit_query.entries(
             request.project.pk, selected, members=member_names(request.project)
         )
@@ -70,7 +72,7 @@ def audit_log(request: DashboardRequest) -> HttpResponseBase:
     if download in ("csv", "json") and error is None:
         return _download(rows, download)
     if download not in (None, "", "csv", "json"):
-        error = "format must be csv or json"
+        error, rows = "format must be csv or json", AuditEntry.objects.none()
     page = requested_page(rows, request.GET, key="at", size=PAGE_SIZE)
     context = {
         "page": page,
@@ -82,7 +84,9 @@ def audit_log(request: DashboardRequest) -> HttpResponseBase:
         "kinds": audit_query.KINDS,
         "actions": [*audit_query.ACTIONS, *audit_query.FAMILIES],
         "download_query": query.urlencode(),
-        "oob": is_partial(request),
+        # A pill, "Clear all" or the pager changed the filters: the form's controls follow
+        # them (not when the form itself asked, or the box one is typing in would be replaced).
+        "oob": is_partial(request) and request.htmx.trigger != "audit-filters",
     }
     template = template_for(request, "tenancy/audit.html", ("audit-table",))
     response = render(
