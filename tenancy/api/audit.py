@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit import query as audit_query
+from core.errors import NotFound
 from core.api.pagination import paginate
 from tenancy.api.base import ProjectAPIView
 from tenancy.models import Role
@@ -15,6 +16,8 @@ from tenancy.services import member_names
 
 class AuditLogView(ProjectAPIView):
     required_roles = {"GET": Role.ADMIN}
+    # Another project's log does not exist for this key (as on the dashboard): not found.
+    foreign_project = NotFound
 
     def get(self, request: Request) -> Response:
         params = request.query_params

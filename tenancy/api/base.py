@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from audit import context as audit_context
 from audit import log as audit_log
-from core.errors import Forbidden, InvalidRequest
+from core.errors import Forbidden, InvalidRequest, MemdashError
 from tenancy.models import ApiKey, Project
 
 
@@ -19,8 +19,11 @@ class ProjectAPIView(APIView):
 
     Seed-era SDKs (mem0ai 1.0.x) send the org_id and project_id they got from /v1/ping/ with
     every call. They are redundant with the key; naming a different project is refused rather
-    than silently answered from the key's own project.
+    than silently answered from the key's own project: a 403, or what `foreign_project`
+    says (the audit log answers another project's as not found, like the dashboard).
     """
+
+    foreign_project: type[MemdashError] = Forbidden
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -35,11 +38,11 @@ class ProjectAPIView(APIView):
                 named[name] = named[name] or request.data.get(name)
         project = key.project
         if named["project_id"] and str(named["project_id"]) != project.public_id:
-            raise Forbidden(
+            raise self.foreign_project(
                 f"This API key belongs to project {project.public_id}, not {named['project_id']}."
             )
         if named["org_id"] and str(named["org_id"]) != project.organization.public_id:
-            raise Forbidden(
+            raise self.foreign_project(
                 f"This API key belongs to organization {project.organization.public_id}, not {named['org_id']}."
             )
 

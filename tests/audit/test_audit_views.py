@@ -356,9 +356,9 @@ def test_another_projects_rows_are_never_shown(api, other_api, world, other_proj
     results = audit(other_api).json()["results"]
     assert {r["id"] for r in results} >= theirs
     assert not {r["id"] for r in results} & mine
-    # Naming the other project is refused, not answered from the key's own.
+    # Naming the other project is a 404, not an answer from the key's own.
     named = audit(api, f"project_id={other_project.public_id}")
-    assert named.status_code == 403
+    assert named.status_code == 404
     assert "This API key belongs to project" in named.json()["detail"]
 
 
