@@ -1,7 +1,7 @@
 """Real Celery workers for the tests of asynchronous flows and the pipeline benchmark.
 
-A worker is a separate `celery -A memdash worker` process, attached to the test database (via
-MEMDASH_DB_NAME) and to a real broker: Redis on 127.0.0.1:6379, or the zero-setup database
+A worker is a separate `celery -A memdash worker` process (a testkit.processes.ChildProcess),
+attached to the test database and to a real broker: Redis on 127.0.0.1:6379, or the zero-setup database
 broker. The test process enqueues through the same broker (`use_broker`), and the scripted LLM
 is reached over loopback like any provider.
 """
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,9 +21,8 @@ from django.conf import settings
 from django.db import connection
 
 from memdash.celery import app
+from testkit.processes import ChildProcess
 
-# The checkout (testkit/ sits at its top), where `celery -A memdash` finds the project.
-ROOT = Path(__file__).resolve().parent.parent
 CELERY = Path(sys.executable).parent / "celery"
 REDIS_URL = os.environ.get("MEMDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -70,7 +66,9 @@ def _switch(url: str) -> None:
     app.conf["broker_read_url"] = url
 
 
-class Worker:
+class Worker(ChildProcess):
+    what = "celery worker"
+
     def __init__(
         self,
         *,
@@ -79,35 +77,29 @@ class Worker:
         concurrency: int = 2,
         env: dict[str, str] | None = None,
     ) -> None:
+        super().__init__(
+            {
+                "CELERY_BROKER_URL": broker,
+                "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+                "MEMDASH_LLM_MAX_RETRIES": "0",
+                "MEMDASH_LLM_TIMEOUT": "5",
+                # The tests' webhook receivers listen on loopback.
+                "MEMDASH_WEBHOOK_ALLOW_PRIVATE": "true",
+                **(
+                    {
+                        "OPENAI_BASE_URL": llm_base_url,
+                        "OPENAI_API_KEY": "test-key",
+                        "MEMDASH_LLM_MODEL": "fake-model",
+                    }
+                    if llm_base_url
+                    else {}
+                ),
+                **(env or {}),
+            }
+        )
         self.broker = broker
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
-        fd, path = tempfile.mkstemp(prefix="celery-worker-", suffix=".log")
-        self.log = os.fdopen(fd, "w+")
-        self.log_path = path
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "memdash.settings",
-            "MEMDASH_DB_NAME": connection.settings_dict["NAME"],
-            "CELERY_BROKER_URL": broker,
-            "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-            "MEMDASH_LLM_MAX_RETRIES": "0",
-            "MEMDASH_LLM_TIMEOUT": "5",
-            "MEM0_TELEMETRY": "false",
-            # The tests' webhook receivers listen on loopback.
-            "MEMDASH_WEBHOOK_ALLOW_PRIVATE": "true",
-            **(
-                {
-                    "OPENAI_BASE_URL": llm_base_url,
-                    "OPENAI_API_KEY": "test-key",
-                    "MEMDASH_LLM_MODEL": "fake-model",
-                }
-                if llm_base_url
-                else {}
-            ),
-            **(env or {}),
-        }
         self.concurrency = concurrency
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> Worker:
         command = [
@@ -118,61 +110,8 @@ class Worker:
             "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
-        # Its own session, so a kill reaches the pool's child processes too.
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited early:\n{self.output()}")
-            if " ready." in self.output():
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"celery worker not ready after {timeout}s:\n{self.output()}")
-
-    def output(self) -> str:
-        return Path(self.log_path).read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._wait_for_children()
-
-    def _wait_for_children(self) -> None:
-        # The pool's children exit after the main process; their database sessions must be
-        # gone before the test database can be dropped.
-        if self.process is None:
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its children, as a crash or an OOM kill would."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        self._wait_for_children()
-        # A killed process never unregisters from the embedded PostgreSQL's handle list.
-        if settings.EMBEDDED_POSTGRES:
-            from memdash.embedded_db import prune_dead_pids
-
-            prune_dead_pids(settings.MEMDASH_PGDATA)
+        self.spawn(command, lambda: " ready." in self.output(), timeout)
+        return self
 
 
 def wait_for(
