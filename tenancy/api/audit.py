@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit import query as audit_query
-from core.errors import NotFound
 from core.api.pagination import paginate
+from core.errors import NotFound
 from tenancy.api.base import ProjectAPIView
 from tenancy.models import Role
 from tenancy.services import member_names
