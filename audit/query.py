@@ -28,13 +28,14 @@ KINDS = ("read", "change")
 READS = (
     "memory.get", "memory.history", "memories.list", "memories.search", "event.get",
     "events.list", "entity.get", "entities.list", "person.page", "export.download",
-    "erasure.preview",
+    "erasure.preview", "trash.list",
 )  # fmt: skip
 CHANGES = (
     "login", "logout", "login.failed", "member.add", "member.role", "member.remove",
     "key.create", "key.change", "key.revoke", "key.delete", "settings.change",
     "webhook.create", "webhook.change", "webhook.delete", "export.create", "erasure.confirm",
-    "erasure.done",
+    "erasure.done", "hold.place", "hold.release", "retention.create", "retention.change",
+    "retention.delete",
 )  # fmt: skip
 ACTIONS = READS + CHANGES
 FAMILIES = tuple(sorted({action.split(".")[0] + "." for action in ACTIONS if "." in action}))

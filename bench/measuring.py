@@ -20,6 +20,7 @@ from unittest import mock
 
 from django.db import connection, transaction
 from django.db.models import Count
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -27,9 +28,9 @@ from bench import auditing, compliance, corpus
 from bench.results import BenchmarkError, Result, percentile
 from bench.seeding import Dataset, Generator, Log, vacuum
 from core.api.pagination import DEFAULT_PAGE_SIZE
-from memories import embeddings, services
+from memories import embeddings, pii, retention, services
 from memories.attribution import Message, Scope
-from memories.models import Event, Memory, MemoryHistory
+from memories.models import Event, Memory, MemoryHistory, RetentionPolicy, TrashedMemory
 from tenancy.models import ApiKey, Project, Role
 from tenancy.services import create_api_key
 
@@ -44,7 +45,12 @@ DELETE_APP = "bench-delete"
 SEARCH_P95_MS = 30.0
 LIST_P95_MS = 50.0
 ADD_PER_S = 300.0
+# PII detection (memories.pii) costs at most this share of infer=false add throughput.
+PII_COST_SHARE = 0.10
 DELETE_100K_S = 30.0
+# memdash's budget for a retention policy's deletes (memories with history, per second).
+RETENTION_RATE = 5_000
+RETENTION_POLICY = "bench retention"
 
 # A decoded API response body.
 JSON = dict[str, Any] | list[Any]
@@ -374,6 +380,106 @@ class _Bench:
                 self.log(f"  {name}: {result.rate} memories/s")
         finally:
             purge(self.dataset.project, memory_ids=added_ids, event_ids=event_ids)
+        self.pii_cost(facts)
+
+    def pii_cost(self, facts: list[corpus.Fact]) -> None:
+        """PII detection's share of infer=false add throughput: the same adds through the API
+        with MEMDASH_PII_DETECTION on and off, interleaved (the order alternating), for two
+        mixes of texts: the corpus's facts, of which almost none holds a digit or an "@" (they
+        skip the analyzer), and the same facts each followed by a number or an address (half of
+        them personal data, half near-misses), so that every text goes through the analyzer."""
+        calls, batch = self.options.add_calls, self.options.add_batch
+        rng = random.Random(self.options.seed + 1)
+        # (shape of each text, budgeted): the corpus is the add workload the budget is for; the
+        # second mix is the worst case, every text through the analyzer, shown beside it.
+        mixes = {
+            "corpus facts": (lambda text: text, True),
+            "facts + a number or an email each": (lambda text: f"{text}, {_numbered(rng)}", False),
+        }
+        added_ids: list[str] = []
+        event_ids: list[str] = []
+
+        def add(texts: list[str], on: bool) -> tuple[float, int]:
+            body = {
+                "messages": [{"role": "user", "content": text} for text in texts],
+                "user_id": self.user(),
+                "infer": False,
+            }
+            with override_settings(MEMDASH_PII_DETECTION=on):
+                begun = time.perf_counter()
+                data = self.post("/v3/memories/add/", body)
+                elapsed = time.perf_counter() - begun
+            if not isinstance(data, dict):
+                raise BenchmarkError(f"/v3/memories/add/ answered {data!r}, not an object")
+            added_ids.extend(r["id"] for r in data["results"])
+            event_ids.append(data["event_id"])
+            return elapsed, len(data["results"])
+
+        try:
+            for mix, (shape, budgeted) in mixes.items():
+                warmup, *inputs = [
+                    [shape(f.text) for f in rng.sample(facts, batch)] for _ in range(calls + 1)
+                ]
+                # The analyzer loads on first use, once per process (a second or two): here.
+                pii.kinds_in("call 415 555 0100")
+                for on in (True, False):
+                    add(warmup, on)
+                seconds = {True: 0.0, False: 0.0}
+                added = {True: 0, False: 0}
+                samples: dict[bool, list[float]] = {True: [], False: []}
+                # Per input, seconds per memory with detection on over off.
+                ratios: list[float] = []
+                for i, texts in enumerate(inputs):
+                    per_memory = {}
+                    for on in (True, False) if i % 2 == 0 else (False, True):
+                        elapsed, count = add(texts, on)
+                        seconds[on] += elapsed
+                        added[on] += count
+                        samples[on].append(elapsed * 1000)
+                        per_memory[on] = elapsed / max(count, 1)
+                    ratios.append(per_memory[True] / per_memory[False])
+                rates = {on: added[on] / seconds[on] for on in (True, False)}
+                for on in (True, False):
+                    self.results.append(
+                        Result(
+                            name=f"add infer=false, PII detection {'on' if on else 'off'}: "
+                            f"{mix} ({batch} per call)",
+                            group="add",
+                            calls=calls,
+                            p50_ms=round(statistics.median(samples[on]), 1),
+                            p95_ms=round(percentile(samples[on], 0.95), 1),
+                            max_ms=round(max(samples[on]), 1),
+                            rows_per_call=round(added[on] / calls, 1),
+                            rate=round(rates[on], 1),
+                            rate_unit="memories/s",
+                        )
+                    )
+                # The throughput lost, from the median of the paired ratios: one stalled call (a
+                # checkpoint, a busy neighbour) moves a ratio of sums, not a median.
+                share = 1 - 1 / statistics.median(ratios)
+                cost = Result(
+                    name=f"PII detection's cost: {mix}",
+                    group="add",
+                    calls=calls,
+                    rate=round(share * 100, 1),
+                    rate_unit="% of add throughput",
+                    note=(
+                        f"{rates[True]:.1f} memories/s on vs {rates[False]:.1f} off (all calls); "
+                        f"the share is 1 - 1 / the median of the {calls} paired ratios of time per "
+                        "memory (on / off), each input sent once each way, the order alternating"
+                        + ("" if budgeted else "; the worst case, not budgeted")
+                    ),
+                )
+                if budgeted:
+                    cost.budget = f"<= {PII_COST_SHARE:.0%} of add throughput"
+                    cost.ok = share <= PII_COST_SHARE
+                self.results.append(cost)
+                self.log(
+                    f"  PII detection, {mix}: {rates[True]:.1f} memories/s on, "
+                    f"{rates[False]:.1f} off ({share:+.1%})"
+                )
+        finally:
+            purge(self.dataset.project, memory_ids=added_ids, event_ids=event_ids)
 
     def delete(self) -> None:
         project, count = self.dataset.project, self.options.delete_count
@@ -428,6 +534,7 @@ class _Bench:
         self.log(f"  deleted {count:,} in {elapsed:.1f} s")
         purge_app(project, DELETE_APP)
         Event.objects.filter(pk__in=[*generator.events, event.pk]).delete()
+        self.retention(generator, count)
         if not connection.in_atomic_block:
             started = time.perf_counter()
             vacuum(analyze=True)
@@ -439,6 +546,50 @@ class _Bench:
                     note="autovacuum's later cost of a big delete; not budgeted",
                 )
             )
+
+    def retention(self, generator: Generator, count: int) -> None:
+        """A retention policy over the same kind of set: final deletes (no trash), in batches."""
+        project = self.dataset.project
+        generator.events.clear()
+        for start in range(0, count, 20_000):
+            with transaction.atomic():
+                generator.copy_chunk(min(20_000, count - start), app_id=DELETE_APP)
+        Memory.objects.for_project(project).filter(app_id=DELETE_APP).update(
+            created_at=timezone.now() - dt.timedelta(days=400)
+        )
+        RetentionPolicy.objects.filter(project=project, name=RETENTION_POLICY).delete()
+        policy = RetentionPolicy.objects.create(
+            project=project,
+            name=RETENTION_POLICY,
+            filters={"app_id": DELETE_APP},
+            rule=RetentionPolicy.Rule.CREATED,
+            days=365,
+            created_by=ACTOR,
+        )
+        started = time.perf_counter()
+        event = retention.enforce(policy)
+        elapsed = time.perf_counter() - started
+        deleted = (event.results or {}).get("deleted")
+        if deleted != count:
+            raise BenchmarkError(f"retention deleted {deleted}, expected {count}")
+        rate = count / elapsed
+        self.results.append(
+            Result(
+                name=f"retention: a policy deletes {count:,} memories with history (final)",
+                group="delete",
+                calls=1,
+                seconds=round(elapsed, 2),
+                rate=round(rate, 1),
+                rate_unit="memories/s",
+                budget=f">= {RETENTION_RATE:,} memories/s",
+                ok=rate >= RETENTION_RATE,
+                note="retention.enforce: the ordinary chunked delete, without the trash",
+            )
+        )
+        self.log(f"  retention deleted {count:,} in {elapsed:.1f} s")
+        policy.delete()
+        purge_app(project, DELETE_APP)
+        Event.objects.filter(pk__in=[*generator.events, event.pk]).delete()
 
     def compliance(self) -> None:
         self.results.extend(
@@ -501,6 +652,21 @@ class _Bench:
         return self.ids
 
 
+def _numbered(rng: random.Random) -> str:
+    """A number or an address of the kind memories mention: personal data or a near-miss."""
+    n = rng.randrange(100)
+    return rng.choice(
+        [
+            f"call (415) 555-01{n:02d}",
+            f"email guest.{n}@example.com",
+            f"order 2024-11-{n:04d}",
+            f"flight at 14:{n % 60:02d} on 2025-03-{n % 28 + 1:02d}",
+            f"room {n + 100}, budget $1,{n:03d}",
+            f"version 2.{n}.1",
+        ]
+    )
+
+
 def len_of(key: str) -> Callable[[Any], int]:
     return lambda body: len(body[key])
 
@@ -515,9 +681,9 @@ def purge(project: Project, *, memory_ids: list[str], event_ids: list[str]) -> N
 
 def purge_app(project: Project, app_id: str) -> None:
     """Remove every memory and history row of one app (the delete measurement's set)."""
-    memory_table, history_table = Memory._meta.db_table, MemoryHistory._meta.db_table
+    tables = (Memory._meta.db_table, MemoryHistory._meta.db_table, TrashedMemory._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in (memory_table, history_table):
+        for table in tables:
             cursor.execute(
                 f"DELETE FROM {table} WHERE project_id = %s AND app_id = %s", [project.pk, app_id]
             )

@@ -49,6 +49,12 @@ class Conflict(MemdashError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class Locked(MemdashError):
+    """The data is under a legal hold (memories.holds): it cannot be deleted while it lasts."""
+
+    status_code = status.HTTP_423_LOCKED
+
+
 class ImmutableMemoryError(MemdashError):
     status_code = status.HTTP_400_BAD_REQUEST
 

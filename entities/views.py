@@ -16,7 +16,7 @@ from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities import services
 from entities.models import Entity
-from memories import listing
+from memories import listing, marks
 from memories import services as memory_services
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
@@ -88,6 +88,7 @@ def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpRespon
     context.update(entity=entity, memories_url=_memories_url(entity))
     if not context["oob"]:
         context.update(accessed_by(request, entity=f"{entity.kind}:{entity.name}"))
+        context.update(marks.entity_marks(request.project, entity.kind, entity.name))
     return render(request, template, context)
 
 

@@ -205,6 +205,8 @@ MEMDASH_DASHBOARD_COUNT_CAP = env_int("MEMDASH_DASHBOARD_COUNT_CAP", 1_000)
 MEMDASH_EXACT_SEARCH_LIMIT = env_int("MEMDASH_EXACT_SEARCH_LIMIT", 20_000)
 # Deletes touching more memories than this run as a background Event.
 MEMDASH_SYNC_DELETE_LIMIT = env_int("MEMDASH_SYNC_DELETE_LIMIT", 1_000)
+# Ordinary deletes keep memories in the trash this many days (memories.trash); 0: no trash.
+MEMDASH_TRASH_DAYS = env_int("MEMDASH_TRASH_DAYS", 30)
 
 # --- Compliance -----------------------------------------------------------------------------
 
@@ -234,6 +236,9 @@ MEMDASH_ACCESS_LOG = env_bool("MEMDASH_ACCESS_LOG", True)
 MEMDASH_ACCESS_LOG_IDS = env_int("MEMDASH_ACCESS_LOG_IDS", 100)
 # Months of the audit log older than this many days are dropped (whole monthly partitions).
 MEMDASH_ACCESS_LOG_DAYS = env_int("MEMDASH_ACCESS_LOG_DAYS", 400)
+# PII detection on every write (memories.pii): the kinds found go on the memory, and each
+# project's pii_mode flags, redacts or rejects them. Off only for benchmarks that compare.
+MEMDASH_PII_DETECTION = env_bool("MEMDASH_PII_DETECTION", True)
 # The reverse proxies in front of memdash (addresses or networks): behind one of them the audit
 # log takes the client's address from X-Forwarded-For instead of the proxy's.
 MEMDASH_TRUSTED_PROXIES = env_networks("MEMDASH_TRUSTED_PROXIES")
@@ -293,6 +298,8 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stale-events": {"task": "memories.tasks.recover_stale_events", "schedule": 60.0},
     "purge-expired-exports": {"task": "memories.tasks.purge_expired_exports", "schedule": 600.0},
     "maintain-audit-log": {"task": "audit.tasks.maintain_audit_log", "schedule": 3600.0},
+    "purge-expired-trash": {"task": "memories.tasks.purge_expired_trash", "schedule": 600.0},
+    "enforce-retention": {"task": "memories.tasks.enforce_retention", "schedule": 3600.0},
 }
 MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 900)
 MEMDASH_EVENT_MAX_ATTEMPTS = env_int("MEMDASH_EVENT_MAX_ATTEMPTS", 3)

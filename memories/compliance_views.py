@@ -26,7 +26,7 @@ from core.errors import Conflict, FilterError, InvalidRequest, MemdashError, Not
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities.models import Entity
-from memories import erasure, exports, people
+from memories import erasure, exports, holds, marks, people
 from memories.models import Erasure, Export
 from memories.subjects import Subject
 from memories.views import actor_of
@@ -133,6 +133,7 @@ def compliance_home(request: DashboardRequest) -> HttpResponse:
         "erasures": Erasure.objects.filter(project=request.project)
         .select_related("event")
         .order_by("-created_at", "-id")[:10],
+        "holds": holds.active(request.project),
     }
     return render(request, "memories/compliance.html", context)
 
@@ -158,6 +159,7 @@ def person_page(request: DashboardRequest) -> HttpResponse:
     )
     context = {
         **accessed_by(request, entity=f"{subject.entity_type}:{subject.entity_id}"),
+        **marks.entity_marks(request.project, str(subject.entity_type), str(subject.entity_id)),
         "person": person,
         "subject": subject,
         "aliases": "\n".join(aliases),

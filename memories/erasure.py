@@ -53,10 +53,18 @@ from core import receipts
 from core.errors import Conflict, InvalidRequest
 from core.text import quoted
 from entities.models import Entity
-from memories import events, subjects
+from memories import events, holds, subjects
 from memories.attribution import Message, Scope, owner_of
 from memories.filters import ENTITY_FIELDS
-from memories.models import SCOPE_FIELDS, Erasure, Event, Export, Memory, MemoryHistory
+from memories.models import (
+    SCOPE_FIELDS,
+    Erasure,
+    Event,
+    Export,
+    Memory,
+    MemoryHistory,
+    TrashedMemory,
+)
 from memories.subjects import Subject
 from tenancy.models import Project
 
@@ -136,11 +144,15 @@ class Preview:
     exports: int
     mention_count: int
     mentions: list[Mention] = field(default_factory=list)
+    trash: int = 0
+    holds: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "holds": self.holds,
             "counts": {
                 "memories": self.memories,
+                "trash": self.trash,
                 "history": self.history,
                 "events": self.events,
                 "inputs": self.inputs,
@@ -165,6 +177,8 @@ def preview(project: Project, subject: Subject, *, aliases: Sequence[str] = ()) 
     found, mention_count = mentions(project, subject, aliases)
     held = exports_holding(project, subject, memory_ids, history)
     return Preview(
+        holds=_holds_on(project, subject),
+        trash=subject.trashed(project).count(),
         memories=subject.memories(project).count(),
         history=history.count(),
         events=about.count(),
@@ -176,6 +190,16 @@ def preview(project: Project, subject: Subject, *, aliases: Sequence[str] = ()) 
             for m in found[:MENTIONS_SHOWN]
         ],
     )
+
+
+def _holds_on(project: Project, subject: Subject) -> list[str]:
+    """The names of the legal holds that cover some of the subject's memories."""
+    rows = (subject.memories(project), subject.trashed(project))
+    return [
+        hold.name
+        for hold in holds.active(project)
+        if any(r.filter(holds.covers_q(hold)).exists() for r in rows)
+    ]
 
 
 # --- writes while an erasure runs ----------------------------------------------------------------
@@ -246,6 +270,9 @@ def start(
     subject while one is unfinished is a Conflict.
     """
     subjects.check_subject(project, subject)
+    # Data under a legal hold must outlive the hold: the erasure waits for its release (423).
+    holds.refuse_held(project, subject.memories(project), doing="erased")
+    holds.refuse_held(project, subject.trashed(project), doing="erased")
     # An erasure that could not end with its receipt must not begin (ReceiptKeyMissing, a 501).
     receipts.signing_key()
     chosen = _chosen_mentions(project, subject, aliases, mentions_to_erase)
@@ -384,6 +411,7 @@ def _doomed_history(run_: _Run) -> QuerySet[MemoryHistory]:
     erased_before = MemoryHistory.objects.filter(erasure_id=run_.erasure.pk).values("memory_id")
     return MemoryHistory.objects.filter(project=run_.project, erased_at=None).filter(
         subjects.history_q(run_.subject, memory_ids)
+        | Q(memory_id__in=run_.subject.trashed(run_.project).values("pk"))
         | Q(memory_id__in=erased_before)
         | Q(memory_id__in=run_.erasure.mentions or [])
     )
@@ -682,12 +710,14 @@ def _erase_rows(run_: _Run) -> None:
     chunk = settings.MEMDASH_ERASURE_CHUNK
     run_.counts.setdefault("history", 0)
     run_.counts.setdefault("memories", 0)
+    run_.counts.setdefault("trash", 0)
     while True:
         history_ids = list(_doomed_history(run_).values_list("pk", flat=True))
         memory_ids = list(_doomed_memories(run_).values_list("pk", flat=True))
-        if not history_ids and not memory_ids:
+        trashed_ids = list(run_.subject.trashed(run_.project).values_list("pk", flat=True))
+        if not history_ids and not memory_ids and not trashed_ids:
             break
-        total = len(history_ids) + len(memory_ids)
+        total = len(history_ids) + len(memory_ids) + len(trashed_ids)
         done = 0
         statement = TOMBSTONE_SQL.format(history=MemoryHistory._meta.db_table)
         for ids in _chunks(history_ids, chunk):
@@ -705,6 +735,13 @@ def _erase_rows(run_: _Run) -> None:
                 run_.counts["memories"] += deleted
                 done += len(ids)
                 run_.progress("memories", done, total)
+        # An erasure bypasses the trash, and empties it of the subject.
+        for ids in _chunks(trashed_ids, chunk):
+            with transaction.atomic():
+                deleted, _ = TrashedMemory.objects.filter(pk__in=list(ids)).delete()
+                run_.counts["trash"] += deleted
+                done += len(ids)
+                run_.progress("trash", done, total)
     if run_.subject.entity_type and run_.subject.entity_id:
         with transaction.atomic():
             removed, _ = Entity.objects.filter(

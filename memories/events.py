@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from core.queueing import send_on_commit
 from memories.attribution import Message, speakers
-from memories.models import SCOPE_FIELDS, Event, Memory
+from memories.models import SCOPE_FIELDS, Event, Memory, TrashedMemory
 from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def about_add(scope: dict[str, Any], messages: Sequence[Message]) -> dict[str, A
     return about
 
 
-def shared_entities(memories: Iterable[Memory]) -> dict[str, str]:
+def shared_entities(memories: Iterable[Memory | TrashedMemory]) -> dict[str, str]:
     """The entity ids every one of `memories` has (a batch's Event is about those)."""
     shared: dict[str, str] | None = None
     for memory in memories:

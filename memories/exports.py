@@ -325,10 +325,12 @@ def _build_subject(export: Export, event: Event) -> None:
     memory_rows = _collect(memories, event, "memories", 0, total)
     history_rows = _collect(history, event, "history", len(memory_rows), total)
     event_rows = list(_rows(about.order_by("created_at", "id")))
-    access_rows = access_log(project, subject, [*memory_rows, *history_rows])
+    trash_rows = list(_rows(subject.trashed(project).order_by("trashed_at", "id")))
+    access_rows = access_log(project, subject, [*memory_rows, *trash_rows, *history_rows])
     now = timezone.now()
     counts = {
         "memories": len(memory_rows),
+        "trash": len(trash_rows),
         "history": len(history_rows),
         "events": len(event_rows),
         "access_log": len(access_rows),
@@ -347,13 +349,16 @@ def _build_subject(export: Export, event: Event) -> None:
             "subject.json": _json(summary),
             "memories.json": _json(memory_rows),
             "memories.csv": _csv(memory_rows),
+            "trash.json": _json(trash_rows),
             "history.json": _json(history_rows),
             "history.csv": _csv(history_rows),
             "events.json": _json(event_rows),
             "access_log.json": _json(access_rows),
         }
     )
-    ids = sorted({r["id"] for r in memory_rows} | {r["memory_id"] for r in history_rows})
+    ids = sorted(
+        {r["id"] for r in [*memory_rows, *trash_rows]} | {r["memory_id"] for r in history_rows}
+    )
     results = {**counts, "size": len(archive)}
     _store(
         export,
@@ -498,6 +503,10 @@ memories.json    Every memory ({counts["memories"]}), with every field: its text
                  updated, and the Event ("event_id") that wrote it. The embedding (a vector
                  computed from the text) is not included: it holds nothing the text does not.
 memories.csv     The same rows as CSV; metadata and categories are JSON text.
+trash.json       Their memories deleted recently and kept in the trash, restorable until it is
+                 emptied ({counts["trash"]}): the same fields, and when they were deleted
+                 ("trashed_at"), by whom ("trashed_by") and until when they are kept
+                 ("purge_after").
 history.json     Every change to those memories and every history row that names the subject
                  ({counts["history"]}): the kind (ADD, UPDATE, DELETE), the text before
                  ("old_memory") and after ("new_memory"), the messages that caused it ("input"),

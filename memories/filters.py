@@ -6,9 +6,11 @@ nest. Field conditions are a bare value (equality) or a dict of operators, AND-e
 
     {"AND": [{"user_id": "alex"}, {"created_at": {"gte": "2024-07-01", "lte": "2024-07-31"}}]}
 
-memdash adds one key to Mem0's: `expired` (true: only memories whose expiration_date has
-passed; false: only the others), which is how every read hides expired memories. A bare "*"
-means any id; `{"eq": "*"}` is the id "*" itself.
+memdash adds two keys to Mem0's: `expired` (true: only memories whose expiration_date has
+passed; false: only the others), which is how every read hides expired memories, and `pii`,
+the kinds of personal data found in a memory's text when it was written (memories.pii):
+`{"pii": "phone"}`, `{"pii": {"in": ["phone", "email"]}}`, `{"pii": true}` for any kind,
+`{"pii": false}` for none. A bare "*" means any id; `{"eq": "*"}` is the id "*" itself.
 
 Anything this module does not understand raises FilterError, whose message names the offending
 key; the API turns it into a 400. No SQL is ever built from strings.
@@ -29,6 +31,7 @@ from django.utils import timezone
 
 from core.errors import FilterError
 from core.text import quoted
+from memories.pii import KINDS as PII_KINDS
 
 ENTITY_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
 DATETIME_FIELDS = {
@@ -49,6 +52,7 @@ ALLOWED_KEYS = (
     "metadata",
     "memory_ids",
     "expired",
+    "pii",
 )
 # The TypeScript SDK sends `filters` verbatim, so camelCase keys written by its users arrive as-is.
 CAMEL_CASE_ALIASES = {
@@ -67,6 +71,7 @@ DATE_OPS = ("eq", "ne", "in", "gt", "gte", "lt", "lte")
 CATEGORY_OPS = ("in", "contains")
 METADATA_OPS = ("eq", "ne", "in", "contains", "icontains")
 TEXT_OPS = ("contains", "icontains")
+PII_OPS = ("eq", "in")
 MAX_DEPTH = 12
 MAX_LIST = 1000
 # What every read applies unless expired memories are asked for (`show_expired`).
@@ -217,6 +222,8 @@ class _Compiler:
             return _metadata_condition({key[len("metadata.") :]: value})
         if key == "memory_ids":
             return _memory_ids_condition(value)
+        if key == "pii":
+            return _pii_condition(value)
         if key == "expired":
             if not isinstance(value, bool):
                 raise FilterError(f"expired must be true or false, got {_type_name(value)}")
@@ -468,6 +475,25 @@ def _metadata_op(key: str, op: str, operand: Any) -> Q:
         raise FilterError(f"metadata.{key}.{op} must be a non-empty string")
     text = KeyTextTransform(key, "metadata")
     return Q(Contains(text, operand)) if op == "contains" else Q(IContains(text, operand))
+
+
+def _pii_condition(value: Any) -> Q:
+    """Memories whose text held a kind of personal data when written (memories.pii); the GIN
+    index on pii_kinds serves each form (`true` is an overlap with every kind)."""
+    if isinstance(value, bool):
+        found = Q(pii_kinds__overlap=list(PII_KINDS))
+        return found if value else ~found
+    q = Q()
+    for op, operand in _operators("pii", value, PII_OPS, bare="eq"):
+        names = _as_list(operand, "pii.in") if op == "in" else [operand]
+        for name in names:
+            if not isinstance(name, str) or name not in PII_KINDS:
+                raise FilterError(
+                    f"pii: {quoted(name)} is not a kind of personal data memdash detects; "
+                    f"use one of: {', '.join(PII_KINDS)}, or true / false"
+                )
+        q &= Q(pii_kinds__overlap=names) if names else Q(pk__in=[])
+    return q
 
 
 def _memory_ids_condition(value: Any) -> Q:

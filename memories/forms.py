@@ -27,7 +27,8 @@ from memories.filters import (
 )
 from memories.listing import visible
 from memories.models import Memory
-from tenancy.models import Project
+from memories.pii import KINDS as PII_KINDS
+from tenancy.models import PiiMode, Project
 
 MAX_VALUES = 20
 SORTS = {"created": "created_at", "updated": "updated_at"}
@@ -40,7 +41,10 @@ MULTI_PARAMS = (
     ("run_id", "run"),
     ("category", "category"),
     ("meta", "metadata"),
+    # Kinds of personal data (memories.pii), or "any".
+    ("pii", "contains"),
 )
+PII_ANY = "any"
 ADD_CHOICES = [(param, label) for param, label in MULTI_PARAMS]
 PILL_LABELS = (
     *MULTI_PARAMS,
@@ -84,6 +88,7 @@ class MemoryFilterForm(forms.Form):
     run_id = MultiValueField()
     category = MultiValueField(max_length=100)
     meta = MultiValueField(max_length=500)
+    pii = MultiValueField(max_length=30)
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     show_expired = forms.BooleanField(required=False)
@@ -109,6 +114,12 @@ class MemoryFilterForm(forms.Form):
             _split_pair(pair)
         return pairs
 
+    def clean_pii(self) -> list[str]:
+        kinds = self.cleaned_data["pii"]
+        for kind in kinds:
+            _check_pii_kind(kind)
+        return kinds
+
     def clean_filters(self) -> dict[str, Any] | None:
         text = self.cleaned_data["filters"].strip()
         if not text:
@@ -123,9 +134,12 @@ class MemoryFilterForm(forms.Form):
         data = self.cleaned_data
         field, value = data.get("add_field"), (data.get("add_value") or "").strip()
         if field and value and field in self.fields:
-            if field == "meta":
+            if field in ("meta", "pii"):
                 try:
-                    _split_pair(value)
+                    if field == "meta":
+                        _split_pair(value)
+                    else:
+                        _check_pii_kind(value)
                 except forms.ValidationError as exc:
                     self.add_error("add_value", exc)
                     return data
@@ -173,6 +187,7 @@ class MemoryFilterForm(forms.Form):
                 created_to=data["date_to"].isoformat() if data.get("date_to") else None,
                 keywords=(data.get("q") or "").strip() or None,
             ),
+            *_pii_conditions(data.get("pii") or []),
         ]
         return all_of(*parts, data.get("filters"))
 
@@ -245,6 +260,23 @@ def _strict_json(text: str, *, root: str) -> Any:
     if problem:
         raise forms.ValidationError(problem)
     return value
+
+
+def _check_pii_kind(kind: str) -> None:
+    if kind != PII_ANY and kind not in PII_KINDS:
+        raise forms.ValidationError(
+            f"{kind!r} is not a kind of personal data memdash detects; use one of "
+            f"{', '.join(PII_KINDS)}, or {PII_ANY}"
+        )
+
+
+def _pii_conditions(kinds: list[str]) -> list[dict[str, Any]]:
+    """The `pii` condition of the filter language for the "contains" pills (OR-ed)."""
+    if not kinds:
+        return []
+    if PII_ANY in kinds:
+        return [{"pii": True}]
+    return [{"pii": kinds[0] if len(kinds) == 1 else {"in": kinds}}]
 
 
 def _pill_text(param: str, value: str) -> str:
@@ -346,6 +378,16 @@ class ProjectSettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
         help_text=("One per line, as 'name: description'. Empty: the default catalogue is used."),
     )
+    # Not required: a form that leaves it out (an older page, a script) keeps the mode.
+    pii_mode = forms.ChoiceField(
+        label="Personal data in memory text",
+        choices=PiiMode.choices,
+        required=False,
+        help_text=(
+            "What every write does with the emails, phone numbers, card numbers, IBANs, "
+            "IP addresses and national identifiers it finds."
+        ),
+    )
 
     @classmethod
     def for_project(cls, project: Project) -> ProjectSettingsForm:
@@ -360,6 +402,7 @@ class ProjectSettingsForm(forms.Form):
                 "custom_instructions": project.custom_instructions,
                 "agent_custom_instructions": project.agent_custom_instructions,
                 "custom_categories": "\n".join(lines),
+                "pii_mode": project.pii_mode,
             }
         )
 
@@ -376,4 +419,7 @@ class ProjectSettingsForm(forms.Form):
 
     def settings_payload(self) -> dict:
         """What memories.project_settings.update_project takes (the API's PATCH body)."""
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        if not data.get("pii_mode"):
+            data.pop("pii_mode", None)
+        return data

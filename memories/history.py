@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import GeneratedField, QuerySet
 
-from memories.models import Event, Memory, MemoryHistory
+from memories.models import Event, Memory, MemoryHistory, TrashedMemory
 
 
 def history_row(
@@ -60,9 +61,16 @@ def updated_result(memory: Memory) -> dict[str, Any]:
 
 
 def delete_with_history(
-    memories: QuerySet[Memory], *, limit: int, actor: str, event: Event, at: dt.datetime
+    memories: QuerySet[Memory],
+    *,
+    limit: int,
+    actor: str,
+    event: Event,
+    at: dt.datetime,
+    trash_until: dt.datetime | None = None,
 ) -> list[tuple[uuid.UUID, str]]:
-    """Delete up to `limit` memories and write their DELETE history rows in one statement.
+    """Delete up to `limit` memories and write their DELETE history rows in one statement;
+    with `trash_until`, the same statement keeps each memory in the trash until then.
 
     Returns (memory_id, text) of each deleted memory.
     """
@@ -71,11 +79,24 @@ def delete_with_history(
     ids_sql, ids_params = memories.values("id")[:limit].query.sql_with_params()
     memory_table = Memory._meta.db_table
     history_table = MemoryHistory._meta.db_table
+    returned = "id, project_id, memory, user_id, agent_id, app_id, run_id, categories, metadata"
+    kept = ""
+    kept_params: list[Any] = []
+    if trash_until is not None:
+        returned = "*"
+        columns = ", ".join(trash_columns())
+        kept = f"""
+        , trashed AS (
+            INSERT INTO {TrashedMemory._meta.db_table}
+                ({columns}, trashed_at, trashed_by, trash_event_id, purge_after)
+            SELECT {columns}, %s, %s, %s, %s FROM doomed
+        )"""
+        kept_params = [at, actor, event.pk, trash_until]
     statement = f"""
         WITH doomed AS (
             DELETE FROM {memory_table} WHERE id IN ({ids_sql})
-            RETURNING id, project_id, memory, user_id, agent_id, app_id, run_id, categories, metadata
-        )
+            RETURNING {returned}
+        ){kept}
         INSERT INTO {history_table}
             (id, project_id, memory_id, event, old_memory, new_memory, input,
              user_id, agent_id, app_id, run_id, categories, metadata, actor, source_event_id, created_at)
@@ -85,6 +106,18 @@ def delete_with_history(
         RETURNING memory_id, old_memory
     """
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*ids_params, actor, event.pk, at])
+        cursor.execute(statement, [*ids_params, *kept_params, actor, event.pk, at])
         deleted: list[tuple[uuid.UUID, str]] = cursor.fetchall()
     return deleted
+
+
+@cache
+def trash_columns() -> tuple[str, ...]:
+    """The columns a memory takes into the trash and back: all it has that the trash has too
+    (the generated keyword column aside: PostgreSQL computes it)."""
+    trash = {f.column for f in TrashedMemory._meta.concrete_fields}
+    return tuple(
+        str(f.column)
+        for f in Memory._meta.concrete_fields
+        if f.column in trash and not isinstance(f, GeneratedField)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 
@@ -48,6 +49,9 @@ class Event(models.Model):
         # Making an export (memories.exports), and every download of one.
         EXPORT = "EXPORT"
         DOWNLOAD = "DOWNLOAD"
+        # Bringing memories back from the trash, and removing them from it for good.
+        RESTORE = "RESTORE"
+        PURGE = "PURGE"
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
@@ -131,6 +135,9 @@ class Memory(models.Model):
     )
     feedback = models.CharField(max_length=20, null=True, blank=True)
     feedback_reason = models.TextField(null=True, blank=True)
+    # The kinds of personal data found when the text was written (memories.pii): "phone",
+    # "email", "us_ssn"...; [] for none found, null when no screening has seen the text yet.
+    pii_kinds = ArrayField(models.CharField(max_length=30), null=True, blank=True)
 
     objects = MemoryQuerySet.as_manager()
 
@@ -170,6 +177,7 @@ class Memory(models.Model):
             models.Index(fields=["source_event"], name="memory_source_event_idx"),
             GinIndex(fields=["metadata"], opclasses=["jsonb_path_ops"], name="memory_metadata_gin"),
             GinIndex(fields=["categories"], name="memory_categories_gin"),
+            GinIndex(fields=["pii_kinds"], name="memory_pii_kinds_gin"),
             GinIndex(fields=["search_vector"], name="memory_fts_gin"),
             GinIndex(fields=["memory"], opclasses=["gin_trgm_ops"], name="memory_text_trgm"),
             # Django compiles `icontains` (the filter language's `keywords`, the dashboard's
@@ -219,6 +227,8 @@ class MemoryHistory(models.Model):
         ADD = "ADD"
         UPDATE = "UPDATE"
         DELETE = "DELETE"
+        # Back from the trash (memories.trash), with the text it had when it was deleted.
+        RESTORE = "RESTORE"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(
@@ -247,6 +257,9 @@ class MemoryHistory(models.Model):
     erased_at = models.DateTimeField(null=True, blank=True)
     erasure_id = models.UUIDField(null=True, blank=True)
     content_hash = models.CharField(max_length=64, null=True, blank=True)
+    # Spans a redact-mode write replaced in `new_memory`, per kind ({"phone": 1}): never the
+    # values (memories.pii).
+    pii_redacted = models.JSONField(null=True, blank=True)
 
     objects = HistoryQuerySet.as_manager()
 
@@ -442,3 +455,148 @@ class Export(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.purged_at is not None or self.expires_at <= timezone.now()
+
+
+class TrashedMemory(models.Model):
+    """A deleted memory kept for MEMDASH_TRASH_DAYS so it can be restored (memories.trash).
+
+    Every column of the memory as it was (its embedding too, so a restore needs no model), in a
+    table of its own: no read of memories can see it by accident. `search_vector` is not kept:
+    PostgreSQL computes it again when the memory goes back.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    agent_id = models.CharField(max_length=255, null=True, blank=True)
+    app_id = models.CharField(max_length=255, null=True, blank=True)
+    run_id = models.CharField(max_length=255, null=True, blank=True)
+    actor_id = models.CharField(max_length=255, null=True, blank=True)
+    role = models.CharField(max_length=20, null=True, blank=True)
+    memory = models.TextField()
+    hash = models.CharField(max_length=32)
+    metadata = models.JSONField(null=True, blank=True)
+    categories = ArrayField(models.CharField(max_length=100), null=True, blank=True)
+    immutable = models.BooleanField(default=False)
+    expiration_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    embedding_model = models.CharField(max_length=100)
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    feedback = models.CharField(max_length=20, null=True, blank=True)
+    feedback_reason = models.TextField(null=True, blank=True)
+    pii_kinds = ArrayField(models.CharField(max_length=30), null=True, blank=True)
+    # The delete that put it here: when, by whom, which Event; purged after `purge_after`.
+    trashed_at = models.DateTimeField()
+    trashed_by = models.CharField(max_length=200, blank=True, default="")
+    trash_event_id = models.UUIDField(null=True, blank=True)
+    purge_after = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-trashed_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-trashed_at", "-id"], name="trash_recent_idx"),
+            models.Index(fields=["purge_after"], name="trash_purge_idx"),
+            *(
+                models.Index(
+                    fields=["project", field, "-trashed_at"],
+                    name=f"trash_{field[:-3]}_idx",
+                    condition=models.Q(**{f"{field}__isnull": False}),
+                )
+                for field in SCOPE_FIELDS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.memory[:80]
+
+    def scope(self) -> dict[str, str | None]:
+        return {field: getattr(self, field) for field in SCOPE_FIELDS}
+
+
+class LegalHold(models.Model):
+    """Data kept for a lawsuit or an investigation (memories.holds): the memories of an entity,
+    or those a filter matches, cannot be deleted, erased, purged or removed by retention while
+    the hold is active. Released holds stay as the record of what was held, and when."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # An entity (`entity_type`, `entity_id`), or a filter of the filter language.
+    entity_type = models.CharField(max_length=10, null=True, blank=True)
+    entity_id = models.CharField(max_length=255, null=True, blank=True)
+    filters = models.JSONField(null=True, blank=True)
+    name = models.CharField(max_length=200)
+    reason = models.TextField(blank=True, default="")
+    placed_by = models.CharField(max_length=200)
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_by = models.CharField(max_length=200, blank=True, default="")
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["project"],
+                name="hold_active_idx",
+                condition=models.Q(released_at__isnull=True),
+            ),
+            models.Index(fields=["project", "-placed_at"], name="hold_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+    @property
+    def subject(self) -> str:
+        """What it holds, in words: "user maria", or the filter as JSON."""
+        if self.entity_type:
+            return f"{self.entity_type} {self.entity_id}"
+        return json.dumps(self.filters, ensure_ascii=False, sort_keys=True)
+
+
+class RetentionPolicy(models.Model):
+    """How long memories are kept (memories.retention): those a filter matches (or all of the
+    project's) are deleted `days` after they were created, last updated, or (a run's memories)
+    after the run's last activity. Enforced by Celery beat in batches; legal holds win."""
+
+    class Rule(models.TextChoices):
+        CREATED = "created", "days after creation"
+        UPDATED = "updated", "days after the last update"
+        RUN_ACTIVITY = "run_activity", "days after the run's last activity"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    name = models.CharField(max_length=200)
+    # Where it applies, in the filter language; null: every memory of the project.
+    filters = models.JSONField(null=True, blank=True)
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    days = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_event_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="retention_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

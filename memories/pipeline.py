@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from core.errors import EmbeddingError, MemdashError
 from entities.services import touch_entities
-from memories import embeddings, erasure, events, llm, prompts, search
+from memories import embeddings, erasure, events, llm, pii, prompts, search
 from memories.attribution import AddInput, Message, attribute, memory_hash
 from memories.categories import DEFAULT_CATEGORIES
 from memories.history import added_result, history_row
@@ -99,6 +99,8 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     ignored: list[dict] = field(default_factory=list)
     facts: int = 0
+    # The texts the changes write, screened for personal data (memories.pii).
+    screening: pii.Screening = field(default_factory=pii.Screening)
 
 
 def transcript(messages: list[Message]) -> str:
@@ -183,11 +185,14 @@ def build_plan(event: Event, add: AddInput, usage: llm.Usage) -> Plan:
         plan.changes += _decide(project, scope, items, fact_vectors, plan, usage)
 
     _categorize(project, add, plan, usage)
-    texts = [c.new_text for c in plan.changes if c.event in ("ADD", "UPDATE")]
-    fresh = iter(embeddings.embed(texts))
-    for change in plan.changes:
-        if change.event in ("ADD", "UPDATE"):
-            change.embedding = next(fresh)
+    written = [c for c in plan.changes if c.event in ("ADD", "UPDATE")]
+    # Refuses personal data (pii_mode reject) before anything is written, or redacts it.
+    plan.screening = pii.screen(project, [c.new_text for c in written])
+    for change in written:
+        change.text = plan.screening.stored(change.new_text)
+    fresh = embeddings.embed([c.new_text for c in written])
+    for change, vector in zip(written, fresh, strict=True):
+        change.embedding = vector
     return plan
 
 
@@ -312,7 +317,7 @@ def category_choices(
 
 def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Event:
     """Write the plan in one transaction, unless another delivery of the task already did."""
-    writer = _Writer(event, add)
+    writer = _Writer(event, add, plan.screening)
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
         if locked.status != Event.Status.RUNNING:
@@ -342,6 +347,7 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
             results=writer.results,
             details={"llm": usage.as_dict(), "facts": plan.facts, "ignored": plan.ignored},
         )
+        pii.redact_event_payload(locked, plan.screening)
         notify.on_commit(event.project_id, writer.notifications)
     return locked
 
@@ -349,12 +355,13 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
 class _Writer:
     """Collects the rows, results and webhook notifications of one plan's changes."""
 
-    def __init__(self, event: Event, add: AddInput):
+    def __init__(self, event: Event, add: AddInput, screening: pii.Screening):
         self.event = event
         self.add_input = add
+        self.screening = screening
         self.now = timezone.now()
         self.model_name = embeddings.get_embedder().name
-        self.input_messages = event.payload["messages"]
+        self.input_messages = screening.message_dicts(event.payload["messages"])
         self.new_memories: list[Memory] = []
         self.history: list[MemoryHistory] = []
         self.results: list[dict] = []
@@ -362,13 +369,15 @@ class _Writer:
 
     def _record(self, memory: Memory, action: str, *, old: str | None, result: dict) -> None:
         self.history.append(
-            history_row(
-                memory,
-                action,
-                old=old,
-                actor="pipeline",
-                event=self.event,
-                input=self.input_messages,
+            self.screening.note(
+                history_row(
+                    memory,
+                    action,
+                    old=old,
+                    actor="pipeline",
+                    event=self.event,
+                    input=self.input_messages,
+                )
             )
         )
         self.results.append(result)
@@ -394,6 +403,7 @@ class _Writer:
             role=change.role,
             actor_id=change.actor_id,
             source_event=self.event,
+            pii_kinds=self.screening.kinds(change.new_text),
             **change.scope,
         )
         self.new_memories.append(memory)
@@ -406,6 +416,7 @@ class _Writer:
         memory.embedding = change.embedding
         memory.embedding_model = self.model_name
         memory.categories = change.categories or memory.categories
+        memory.pii_kinds = self.screening.kinds(change.new_text)
         memory.updated_at = self.now
         memory.save(
             update_fields=[
@@ -414,6 +425,7 @@ class _Writer:
                 "embedding",
                 "embedding_model",
                 "categories",
+                "pii_kinds",
                 "updated_at",
             ]
         )

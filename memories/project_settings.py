@@ -1,4 +1,5 @@
-"""Project settings: custom instructions and categories, and Mem0's other project flags.
+"""Project settings: custom instructions and categories, Mem0's other project flags, and
+memdash's `pii_mode` (memories.pii: flag, redact or reject personal data on write).
 
 The API (memories.api.project) and the dashboard's settings page both go through update_project.
 """
@@ -12,7 +13,7 @@ from django.db import transaction
 from audit import log as audit_log
 from core.errors import InvalidRequest
 from memories.models import Category
-from tenancy.models import Project
+from tenancy.models import PiiMode, Project
 
 TEXT_SETTINGS = ("name", "description", "custom_instructions", "agent_custom_instructions")
 # Flags Mem0 projects carry; memdash stores and reports them.
@@ -54,6 +55,7 @@ def project_payload(project: Project, *, role: str | None = None) -> dict[str, A
         "custom_categories": custom_categories(project),
         "is_default": False,
         "user_role": role,
+        "pii_mode": project.pii_mode,
     }
     for name in OPTION_SETTINGS:
         payload[name] = options.get(name)
@@ -122,6 +124,11 @@ def update_project(project: Project, data: dict[str, Any]) -> Project:
             project.options = {**(project.options or {}), name: value}
             if "options" not in fields:
                 fields.append("options")
+    if "pii_mode" in data:
+        if data["pii_mode"] not in PiiMode.values:
+            raise InvalidRequest(f"pii_mode must be one of: {', '.join(PiiMode.values)}")
+        project.pii_mode = data["pii_mode"]
+        fields.append("pii_mode")
     if "custom_categories" in data:
         categories = parse_categories(data["custom_categories"])
         Category.objects.filter(project=project).delete()
@@ -147,5 +154,6 @@ def _snapshot(project: Project) -> dict[str, Any]:
     return {
         **{name: getattr(project, name) for name in TEXT_SETTINGS},
         **{name: (project.options or {}).get(name) for name in OPTION_SETTINGS},
+        "pii_mode": project.pii_mode,
         "custom_categories": custom_categories(project),
     }

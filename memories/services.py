@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from core.errors import (
 from core.keyset import capped_count
 from entities.models import Entity
 from entities.services import touch_entities
-from memories import embeddings, erasure, events, listing, llm, pipeline
+from memories import embeddings, erasure, events, holds, listing, llm, pii, pipeline, trash
 from memories.attribution import AddInput, Attributed, Message, Scope, attribute, memory_hash
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
@@ -182,6 +182,9 @@ def add_memories(
         raise InvalidRequest("At least one of user_id, agent_id, app_id or run_id is required.")
     check_messages(messages)
     check_metadata(metadata)
+    # Refuses personal data (pii_mode reject), or redacts it everywhere the add records it.
+    screening = pii.screen_messages(project, messages)
+    messages = screening.messages(messages)
     now = timezone.now()
     created_at = created_at or now
     candidates = attribute(messages, scope)
@@ -206,7 +209,7 @@ def add_memories(
             project,
             Event.Type.ADD,
             actor=actor,
-            payload=payload,
+            payload=screening.payload(payload),
             metadata={"infer": False, **events.about_add(scope.as_dict(), messages)},
             at=now,
         )
@@ -225,6 +228,7 @@ def add_memories(
                 role=item.role,
                 actor_id=item.actor_id,
                 source_event=event,
+                pii_kinds=screening.kinds(item.text),
                 **item.scope,
             )
             for item, vector in zip(fresh, vectors, strict=True)
@@ -233,13 +237,15 @@ def add_memories(
         input_messages = [m.as_dict() for m in messages]
         MemoryHistory.objects.bulk_create(
             [
-                history_row(
-                    memory,
-                    MemoryHistory.Action.ADD,
-                    old=None,
-                    actor=actor,
-                    event=event,
-                    input=input_messages,
+                screening.note(
+                    history_row(
+                        memory,
+                        MemoryHistory.Action.ADD,
+                        old=None,
+                        actor=actor,
+                        event=event,
+                        input=input_messages,
+                    )
                 )
                 for memory in memories
             ]
@@ -286,12 +292,15 @@ def update_memory(
         check_metadata(metadata)
     old_text = memory.memory
     fields = ["updated_at"]
+    screening = pii.screen(memory.project, [text] if text is not None and text != old_text else [])
     if text is not None and text != memory.memory:
+        text = screening.stored(text)
         memory.memory = text
         memory.hash = memory_hash(text)
         memory.embedding = embeddings.embed_one(text)
         memory.embedding_model = embeddings.get_embedder().name
-        fields += ["memory", "hash", "embedding", "embedding_model"]
+        memory.pii_kinds = screening.kinds(text)
+        fields += ["memory", "hash", "embedding", "embedding_model", "pii_kinds"]
     if metadata is not UNSET:
         memory.metadata = metadata
         fields.append("metadata")
@@ -316,8 +325,8 @@ def update_memory(
             at=memory.updated_at,
         )
         memory.save(update_fields=fields)
-        history_row(
-            memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event
+        screening.note(
+            history_row(memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event)
         ).save()
         events.finish(event, results=[updated_result(memory)])
         notify.on_commit(memory.project_id, [notify.memory_change("UPDATE", memory)])
@@ -345,7 +354,8 @@ def batch_update(project: Project, updates: Sequence[BatchUpdate], *, actor: str
                 f"Memory {memory.id} is immutable and cannot be updated; nothing was changed."
             )
     texts = [u.text for u in updates if u.text is not None]
-    vectors = iter(embeddings.embed(texts))
+    screening = pii.screen(project, texts)
+    vectors = iter(embeddings.embed([screening.stored(text) for text in texts]))
     model_name = embeddings.get_embedder().name if texts else ""
     now = timezone.now()
     changed: list[Memory] = []
@@ -364,22 +374,33 @@ def batch_update(project: Project, updates: Sequence[BatchUpdate], *, actor: str
             memory = memories[str(update.memory_id)]
             old_text = memory.memory
             if update.text is not None:
-                memory.memory = update.text
-                memory.hash = memory_hash(update.text)
+                memory.memory = screening.stored(update.text)
+                memory.hash = memory_hash(memory.memory)
                 memory.embedding = next(vectors)
                 memory.embedding_model = model_name
+                memory.pii_kinds = screening.kinds(memory.memory)
             if update.metadata is not UNSET:
                 memory.metadata = update.metadata
             memory.updated_at = now
             changed.append(memory)
             history.append(
-                history_row(
-                    memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event
+                screening.note(
+                    history_row(
+                        memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event
+                    )
                 )
             )
         Memory.objects.bulk_update(
             changed,
-            ["memory", "hash", "embedding", "embedding_model", "metadata", "updated_at"],
+            [
+                "memory",
+                "hash",
+                "embedding",
+                "embedding_model",
+                "metadata",
+                "pii_kinds",
+                "updated_at",
+            ],
             batch_size=500,
         )
         MemoryHistory.objects.bulk_create(history)
@@ -400,10 +421,12 @@ def record_feedback(memory: Memory, *, feedback: str | None, reason: str | None)
 
 
 def delete_memory(memory: Memory, *, actor: str) -> Event:
-    """Delete one memory (its history stays, plus a DELETE row)."""
+    """Delete one memory (its history stays, plus a DELETE row); Locked under a legal hold."""
+    named = Memory.objects.filter(pk=memory.pk)
+    holds.refuse_held(memory.project, named)
     return delete_memories(
         memory.project,
-        Memory.objects.filter(pk=memory.pk),
+        named,
         actor=actor,
         payload={"memory_id": str(memory.id)},
         metadata=events.named_entities(memory.scope()),
@@ -411,11 +434,13 @@ def delete_memory(memory: Memory, *, actor: str) -> Event:
 
 
 def batch_delete(project: Project, memory_ids: Sequence[Any], *, actor: str) -> Event:
-    """Delete up to 1000 memories by id, all or nothing."""
+    """Delete up to 1000 memories by id, all or nothing (Locked if a legal hold covers one)."""
     memories = _fetch_all(project, memory_ids)
+    named = Memory.objects.for_project(project).filter(pk__in=list(memories))
+    holds.refuse_held(project, named)
     return delete_memories(
         project,
-        Memory.objects.for_project(project).filter(pk__in=list(memories)),
+        named,
         actor=actor,
         payload={"memory_ids": list(memories)},
         metadata=events.shared_entities(memories.values()),
@@ -430,12 +455,15 @@ def delete_memories(
     payload: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     event: Event | None = None,
+    keep: bool = True,
 ) -> Event:
-    """Delete every memory of `memories` (scoped to `project` here), in SQL.
+    """Delete every memory of `memories` (scoped to `project` here) that no legal hold covers,
+    in SQL, into the trash (memories.trash) unless `keep` is false or the trash is off.
 
     Each deleted memory leaves a DELETE history row; nothing else is touched. Works in chunks so
     a delete of a million rows never holds one giant transaction (inside an outer transaction
-    the chunks simply share it). The returned Event carries the number deleted in `results`.
+    the chunks simply share it). The returned Event carries in `results` the number deleted
+    and, when a hold kept some, the number skipped (`held`).
     """
     if event is None:
         event = events.open_event(
@@ -445,15 +473,21 @@ def delete_memories(
             payload=payload,
             metadata=metadata or events.entities_of_delete(payload or {}),
         )
-    scoped = memories.filter(project=project).order_by()
+    scoped, held = holds.without_held(project, memories.filter(project=project).order_by())
     collect = notify.has_subscribers(project.pk)
     total = 0
     deleted_rows: list[tuple[Any, str]] = []
     try:
         while True:
             with transaction.atomic():
+                now = timezone.now()
                 rows = delete_with_history(
-                    scoped, limit=DELETE_CHUNK, actor=actor, event=event, at=timezone.now()
+                    scoped,
+                    limit=DELETE_CHUNK,
+                    actor=actor,
+                    event=event,
+                    at=now,
+                    trash_until=trash.trash_until(now) if keep else None,
                 )
                 # The heartbeat, in the chunk's transaction: a long delete is not stale.
                 events.heartbeat(event)
@@ -475,7 +509,7 @@ def delete_memories(
         else:
             changes = [notify.bulk_delete_change(total, str(event.pk))]
         notify.on_commit(project.pk, changes)
-    events.finish(event, results={"deleted": total})
+    events.finish(event, results={"deleted": total, **({"held": held} if held else {})})
     return event
 
 
@@ -532,7 +566,8 @@ def delete_entity(project: Project, entity: Entity, *, actor: str) -> Event:
         actor=actor,
         payload={"entity_type": entity.kind, "entity_id": entity.name},
     )
-    if event.status == Event.Status.SUCCEEDED:
+    # An entity whose memories a legal hold kept stays, with them.
+    if event.status == Event.Status.SUCCEEDED and not (event.results or {}).get("held"):
         entity.delete()
     return event
 
@@ -551,7 +586,8 @@ def run_delete_event(event_id: Any) -> Event | None:
     else:
         memories = listing.matching(project, payload["filters"])
     delete_memories(project, memories, actor=event.actor, event=event)
-    if "entity_type" in payload:
+    event.refresh_from_db()
+    if "entity_type" in payload and not (event.results or {}).get("held"):
         Entity.objects.for_project(project).filter(
             kind=payload["entity_type"], name=payload["entity_id"]
         ).delete()
@@ -607,3 +643,49 @@ def reembed_memories(
         Memory.objects.bulk_update(rows, ["embedding", "embedding_model"])
         done += len(rows)
         last_id = rows[-1].id
+
+
+# --- personal data -------------------------------------------------------------------------------
+
+
+def backfill_pii_kinds(
+    *,
+    project: Project | None = None,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Fill `pii_kinds` of the memories no screening has seen (null), in keyset-ordered batches.
+
+    Flags only: no text is changed, whatever the project's pii_mode. Each batch is one UPDATE
+    that skips rows changed since they were read (another hash, or kinds already set by a
+    write), so it can run beside writers; a stopped run simply starts again where it was.
+    Returns (memories screened, memories with personal data); `progress` gets both after each
+    batch.
+    """
+    pending = Memory.objects.filter(pii_kinds__isnull=True)
+    if project is not None:
+        pending = pending.for_project(project)
+    screened = flagged = 0
+    last_id = None
+    while True:
+        batch = pending.order_by("id")
+        if last_id is not None:
+            batch = batch.filter(id__gt=last_id)
+        rows = list(batch.values_list("id", "hash", "memory")[:batch_size])
+        if not rows:
+            return screened, flagged
+        found = [(pk, digest, pii.kinds_in(text)) for pk, digest, text in rows]
+        # Only the table name is spliced in (a constant); every value is a parameter.
+        values = ", ".join(["(%s::uuid, %s, %s::varchar[])"] * len(found))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Memory._meta.db_table} AS m SET pii_kinds = v.kinds "
+                f"FROM (VALUES {values}) AS v (id, hash, kinds) "
+                "WHERE m.id = v.id AND m.hash = v.hash AND m.pii_kinds IS NULL",
+                [value for row in found for value in row],
+            )
+        screened += len(rows)
+        flagged += sum(1 for _, _, kinds in found if kinds)
+        last_id = rows[-1][0]
+        if progress is not None:
+            progress(screened, flagged)

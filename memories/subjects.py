@@ -24,7 +24,7 @@ from entities.models import Entity
 from entities.services import get_entity
 from memories import listing
 from memories.filters import compile_filters
-from memories.models import Event, Memory, MemoryHistory
+from memories.models import Event, Memory, MemoryHistory, TrashedMemory
 from memories.querysets import MemoryQuerySet
 from tenancy.models import Project
 
@@ -94,6 +94,13 @@ class Subject:
             return listing.matching(project, self.filters)
         return Memory.objects.for_project(project).filter(**{str(self.field): self.entity_id})
 
+    def trashed(self, project: Project) -> QuerySet[TrashedMemory]:
+        """The subject's memories in the trash (memories.trash): deleted, but still held."""
+        rows = TrashedMemory.objects.filter(project=project)
+        if self.filters is not None:
+            return rows.filter(compile_filters(self.filters).q)
+        return rows.filter(**{str(self.field): self.entity_id})
+
 
 def salted_hash(text: str) -> str:
     """HMAC-SHA256 of `text` under MEMDASH_ERASURE_SALT, in hex."""
@@ -105,7 +112,7 @@ def salted_hash(text: str) -> str:
 def check_subject(project: Project, subject: Subject) -> None:
     """NotFound for an entity subject the project does not have (a filter may match nothing)."""
     entity = subject.entity_type is not None and subject.entity_id is not None
-    if entity and not subject.memories(project).exists():
+    if entity and not subject.memories(project).exists() and not subject.trashed(project).exists():
         get_entity(project, str(subject.entity_type), str(subject.entity_id))
 
 
@@ -138,10 +145,11 @@ def events_q(subject: Subject, history: QuerySet[MemoryHistory]) -> Q:
 
 
 def history_of(project: Project, subject: Subject) -> QuerySet[MemoryHistory]:
-    """The subject's history rows that are not tombstones yet."""
+    """The subject's history rows that are not tombstones yet (its trashed memories' too)."""
     memory_ids = subject.memories(project).values("pk")
+    trashed = subject.trashed(project).values("pk")
     return MemoryHistory.objects.filter(project=project, erased_at=None).filter(
-        history_q(subject, memory_ids)
+        history_q(subject, memory_ids) | Q(memory_id__in=trashed)
     )
 
 

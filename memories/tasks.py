@@ -16,7 +16,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from core.errors import EmbeddingError, MemdashError
-from memories import erasure, events, exports, llm, pipeline, services
+from memories import erasure, events, exports, llm, pipeline, retention, services, trash
 from memories.models import Webhook
 from memories.webhooks import delivery, notify, targets
 
@@ -76,6 +76,18 @@ def process_export_event(self: Task, event_id: str) -> None:
 def purge_expired_exports() -> int:
     """Drop the content of exports past MEMDASH_EXPORT_TTL_HOURS (Celery beat, every 10 min)."""
     return exports.purge_expired()
+
+
+@shared_task(ignore_result=True)
+def enforce_retention() -> int:
+    """Delete what the enabled retention policies say is due (beat, hourly)."""
+    return retention.enforce_all()
+
+
+@shared_task(ignore_result=True)
+def purge_expired_trash() -> int:
+    """Purge trashed memories past MEMDASH_TRASH_DAYS, held ones aside (beat, every 10 min)."""
+    return trash.purge_expired()
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DELIVERY_RETRIES)

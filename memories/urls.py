@@ -2,18 +2,42 @@
 
 from django.urls import path
 
-from memories import compliance_views, views
+from memories import (
+    compliance_views,
+    hold_views,
+    past_views,
+    retention_views,
+    trash_views,
+    views,
+)
 
 app_name = "memories"
 
 urlpatterns = [
     path("", views.memory_list, name="list"),
     path("memories/bulk-delete/", views.bulk_delete, name="bulk_delete"),
+    path("memories/as-of/", past_views.memories_as_of, name="as_of"),
     path("memories/<uuid:pk>/", views.memory_detail, name="detail"),
     path("memories/<uuid:pk>/edit/", views.memory_edit, name="edit"),
     path("memories/<uuid:pk>/delete/", views.memory_delete, name="delete"),
     path("compliance/", compliance_views.compliance_home, name="compliance"),
     path("compliance/person/", compliance_views.person_page, name="person"),
+    path("compliance/holds/", hold_views.hold_list, name="holds"),
+    path("compliance/holds/<uuid:pk>/release/", hold_views.hold_release, name="hold_release"),
+    path("compliance/retention/", retention_views.policy_list, name="retention"),
+    path(
+        "compliance/retention/<uuid:pk>/preview/",
+        retention_views.policy_preview,
+        name="retention_preview",
+    ),
+    path(
+        "compliance/retention/<uuid:pk>/",
+        retention_views.policy_change,
+        name="retention_change",
+    ),
+    path("trash/", trash_views.trash_list, name="trash"),
+    path("trash/restore/", trash_views.trash_restore, name="trash_restore"),
+    path("trash/purge/", trash_views.trash_purge, name="trash_purge"),
     path("exports/", compliance_views.export_list, name="exports"),
     path("exports/new/", compliance_views.export_new, name="export_new"),
     path("exports/<uuid:pk>/", compliance_views.export_detail, name="export"),

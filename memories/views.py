@@ -20,15 +20,15 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, push_url
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from audit import log as audit_log
 from core.downloads import csv_download
-from core.errors import InvalidRequest, MemdashError, NotFound
+from core.errors import InvalidRequest, Locked, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
 from core.pills import pills
-from memories import listing, services
+from memories import listing, marks, services
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
@@ -119,7 +119,13 @@ def memory_list_context(
         "clear_query": QueryDict(),
         "state_inputs": [],
         "api_filter": None,
+        "held": set(),
+        # The point-in-time view of the same entities (it narrows by one id of each kind).
+        "as_of_query": QueryDict(mutable=True),
     }
+    for name in SCOPE_CHIPS:
+        if filter_query.get(name):
+            context["as_of_query"][name] = filter_query.getlist(name)[0]
     if not form.is_valid():
         context["error"] = "; ".join(
             f"{'' if name == '__all__' else form[name].label + ': '}{message}"
@@ -132,7 +138,7 @@ def memory_list_context(
         clear_query=form.clear_all_query(),
         state_inputs=[
             (name, value)
-            for name in ("user_id", "agent_id", "app_id", "run_id", "category", "meta")
+            for name in ("user_id", "agent_id", "app_id", "run_id", "category", "meta", "pii")
             for value in filter_query.getlist(name)
         ],
         api_filter=form.filter_dict(),
@@ -152,7 +158,12 @@ def memory_list_context(
             sort_key=form.sort_key,
             scores=[hit.score for hit in hits],
         )
-        context.update(rows=rows, count=ListCount(len(hits)), searching=True)
+        context.update(
+            rows=rows,
+            count=ListCount(len(hits)),
+            searching=True,
+            held=marks.held_ids(request.project, [row.id for row in rows]),
+        )
         log_read(
             request,
             "memories.search",
@@ -172,6 +183,7 @@ def memory_list_context(
     count = count_rows(memories, page, first_page=first_page)
     context.update(
         rows=decorate_rows(page.rows, filter_query, sort_key=form.sort_key),
+        held=marks.held_ids(request.project, [row.id for row in page.rows]),
         page=page,
         count=count,
     )
@@ -393,12 +405,27 @@ def deletion_message(event: Event, subject: str = "") -> str:
     if event.status == Event.Status.SUCCEEDED:
         deleted = (event.results or {}).get("deleted", 0)
         noun = "memory" if deleted == 1 else "memories"
+        held = (event.results or {}).get("held", 0)
+        if held:
+            # Deletes by filter or of an entity skip what a legal hold covers (memories.holds).
+            of = f" of {subject}" if subject else ""
+            stays = f", so {subject} stays" if subject else ""
+            kept = f"{held:,} memor{'y' if held == 1 else 'ies'}"
+            return f"Deleted {deleted:,} {noun}{of}; a legal hold keeps {kept}{stays}."
         what = f"{subject} and {deleted:,} {noun}" if subject else f"{deleted:,} {noun}"
-        return f"Deleted {what}. Their history is kept."
+        return f"Deleted {what}. {_in_the_trash(one=False)}"
     return (
         f"Deleting {subject or 'the memories'} in the background "
         f"(event {str(event.id)[:8]}, {event.status}); see Activity."
     )
+
+
+def _in_the_trash(*, one: bool) -> str:
+    """Where deleted memories are now: in the trash (memories.trash), unless it is off."""
+    days = settings.MEMDASH_TRASH_DAYS
+    if days > 0:
+        return f"{'It' if one else 'They'} can be restored from the Trash for {days} day{'s' if days != 1 else ''}."
+    return f"{'Its' if one else 'Their'} history is kept."
 
 
 def _bulk_refusal(request: DashboardRequest, message: str, back: str) -> HttpResponse:
@@ -460,6 +487,7 @@ def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     context = _detail_context(request, pk, memory)
     log_read(request, "memory.get", **_history_read(pk, context["timeline"].rows, memory))
     context.update(accessed_by(request, memory_id=pk))
+    context.update(marks.memory_marks(request.project, pk, memory))
     return render(request, template, context)
 
 
@@ -511,12 +539,27 @@ def memory_delete(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     if request.method == "GET":
         template = template_for(request, "memories/delete.html", ("delete-confirm",))
         return render(request, template, {"memory": memory})
-    services.delete_memory(memory, actor=actor_of(request))
-    messages.success(request, "Memory deleted. Its history is kept.")
+    try:
+        services.delete_memory(memory, actor=actor_of(request))
+    except Locked as exc:
+        return _delete_refused(request, memory, exc.detail)
+    messages.success(request, f"Memory deleted. {_in_the_trash(one=True)}")
     target = reverse("memories:list")
     if request.htmx:
         return HttpResponseClientRedirect(target)
     return redirect(target)
+
+
+def _delete_refused(request: DashboardRequest, memory: Memory, message: str) -> HttpResponse:
+    """A legal hold keeps the memory (423 in the API): say so where the confirmation was."""
+    if not is_partial(request):
+        messages.error(request, message)
+        return redirect(memory)
+    context = {"memory": memory, "refusal": message}
+    response = render(request, "memories/delete.html#delete-refused", context)
+    retarget(response, "#delete-confirm")
+    reswap(response, "outerHTML")
+    return toast(response, message, level="error")
 
 
 # --- activity -----------------------------------------------------------------------------------

@@ -48,6 +48,9 @@
     if (label) label.textContent = checked + " selected";
     var button = document.getElementById("delete-selected");
     if (button) button.disabled = checked === 0;
+    form.querySelectorAll("[data-needs-selection]").forEach(function (other) {
+      other.disabled = checked === 0;
+    });
     var all = document.getElementById("select-page");
     if (all) {
       all.checked = boxes.length > 0 && checked === boxes.length;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -23,6 +24,11 @@ SECTIONS = {
     "memories:event": "activity",
     "memories:compliance": "compliance",
     "memories:person": "compliance",
+    "memories:holds": "compliance",
+    "memories:hold_release": "compliance",
+    "memories:trash": "trash",
+    "memories:trash_restore": "trash",
+    "memories:trash_purge": "trash",
     "memories:exports": "compliance",
     "memories:export": "compliance",
     "memories:erasures": "compliance",
@@ -59,6 +65,8 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "can_erase": role is not None and Role.allows(role, Role.COMPLIANCE),
         "is_admin": role is not None and Role.allows(role, Role.ADMIN),
         "can_audit": role is not None and Role.allows(role, Role.COMPLIANCE),
+        # How long deletes stay restorable (memories.trash); 0: the trash is off.
+        "trash_days": settings.MEMDASH_TRASH_DAYS,
         # API keys by the labels history rows and Events name them with (the `actor` tag);
         # read only by pages that show actors, and a project has few keys.
         "key_names": SimpleLazyObject(lambda: _key_names(membership)),

@@ -45,6 +45,14 @@ class Role(models.TextChoices):
         return cls.rank(role) >= cls.rank(required)
 
 
+class PiiMode(models.TextChoices):
+    """What a write of memory text does with the personal data found in it (memories.pii)."""
+
+    FLAG = "flag", "Flag: store the text, record the kinds found"
+    REDACT = "redact", "Redact: store the text with <PHONE>, <EMAIL>... in their place"
+    REJECT = "reject", "Reject: refuse the write (400 naming the kinds)"
+
+
 class Organization(models.Model):
     """A tenant: a company or team. Owns projects."""
 
@@ -74,6 +82,7 @@ class Project(models.Model):
     # Mem0 project flags memdash accepts and reports but does not act on yet
     # (multilingual, decay, memory_depth, usecase_setting, enable_graph, version, ...).
     options = models.JSONField(default=dict, blank=True)
+    pii_mode = models.CharField(max_length=10, choices=PiiMode, default=PiiMode.FLAG)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -138,3 +138,34 @@ def _page_at_cursor(
     except InvalidCursor as exc:
         raise InvalidRequest(f"{exc}; use the `next` and `previous` links as given") from exc
     return window.rows, window.older is not None, page
+
+
+def paginate_list(
+    request: Request,
+    rows: list[Any],
+    *,
+    source: Mapping[str, Any],
+    serialize: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """Mem0's page shape over rows already in memory (a rebuilt view, not a table): page
+    numbers only, and an exact count."""
+    page = parse_positive_int(source.get("page"), "page", default=1)
+    page_size = parse_positive_int(
+        source.get("page_size"), "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+    )
+    shown = rows[(page - 1) * page_size : page * page_size]
+    if page > 1 and not shown:
+        raise NotFound("Invalid page.")
+    url = replace_query_param(request.build_absolute_uri(), "page_size", page_size)
+    has_next = page * page_size < len(rows)
+    previous_url = None
+    if page == 2:
+        previous_url = remove_query_param(url, "page")
+    elif page > 2:
+        previous_url = replace_query_param(url, "page", page - 1)
+    return {
+        "count": len(rows),
+        "next": replace_query_param(url, "page", page + 1) if has_next else None,
+        "previous": previous_url,
+        "results": [serialize(row) for row in shown],
+    }

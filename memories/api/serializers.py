@@ -17,6 +17,7 @@ from core.text import quoted
 from memories.attribution import AddInput, Message, Scope
 from memories.filters import ENTITY_FIELDS
 from memories.models import Event, Memory, MemoryHistory
+from memories.past import PastMemory
 from memories.services import check_message_count
 
 MESSAGE_ROLES = ("user", "assistant", "system", "agent")
@@ -423,4 +424,21 @@ def event_payload(event: Event) -> dict:
         "completed_at": iso(event.completed_at),
         "latency": event.latency_ms,
         "graph_status": None,
+    }
+
+
+def past_payload(memory: PastMemory) -> dict[str, Any]:
+    """A memory as it was at a moment (memories.past): the memory object's fields it had then."""
+    return {
+        "id": str(memory.id),
+        "memory": memory.memory,
+        "user_id": memory.user_id,
+        "agent_id": memory.agent_id,
+        "app_id": memory.app_id,
+        "run_id": memory.run_id,
+        "metadata": memory.metadata,
+        "categories": memory.categories,
+        "created_at": iso(memory.created_at),
+        "updated_at": iso(memory.updated_at),
+        "changed_by": memory.changed_by,
     }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from memories.api import erasures, exports, project, views, webhooks
+from memories.api import erasures, exports, holds, project, retention, trash, views, webhooks
 
 app_name = "memories-api"
 
@@ -21,6 +21,24 @@ urlpatterns = [
     path("v1/event/<str:event_id>/", views.EventDetailView.as_view(), name="event-detail"),
     path("v1/events/", views.EventListView.as_view(), name="event-list"),
     path("v1/erasures/", erasures.ErasuresView.as_view(), name="erasures"),
+    path("v1/trash/", trash.TrashView.as_view(), name="trash"),
+    path("v1/trash/list/", trash.TrashListView.as_view(), name="trash-list"),
+    path("v1/trash/restore/", trash.TrashRestoreView.as_view(), name="trash-restore"),
+    path("v1/trash/purge/", trash.TrashPurgeView.as_view(), name="trash-purge"),
+    path("v1/retention-policies/", retention.PoliciesView.as_view(), name="retention-policies"),
+    path(
+        "v1/retention-policies/<str:policy_id>/",
+        retention.PolicyDetailView.as_view(),
+        name="retention-policy",
+    ),
+    path(
+        "v1/retention-policies/<str:policy_id>/preview/",
+        retention.PolicyPreviewView.as_view(),
+        name="retention-preview",
+    ),
+    path("v1/holds/", holds.HoldsView.as_view(), name="holds"),
+    path("v1/holds/<str:hold_id>/", holds.HoldDetailView.as_view(), name="hold-detail"),
+    path("v1/holds/<str:hold_id>/release/", holds.HoldReleaseView.as_view(), name="hold-release"),
     path(
         "v1/erasures/<str:erasure_id>/", erasures.ErasureDetailView.as_view(), name="erasure-detail"
     ),

@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit import log as audit_log
-from core.api.pagination import DEFAULT_PAGE_SIZE, paginate, parse_positive_int
+from core.api.pagination import DEFAULT_PAGE_SIZE, paginate, paginate_list, parse_positive_int
 from core.errors import InvalidRequest, NotFound
 from core.text import quoted
-from memories import listing, services
+from memories import listing, past, services
 from memories.api import params
 from memories.api.serializers import (
     AddRequest,
@@ -27,6 +27,7 @@ from memories.api.serializers import (
     event_payload,
     history_payload,
     memory_payload,
+    past_payload,
 )
 from memories.models import Event, Memory
 from memories.querysets import MemoryQuerySet
@@ -132,11 +133,13 @@ class MemoriesV1View(AddMixin):
 def delete_response(event: Event, done_message: str) -> dict[str, Any]:
     """A delete's answer: done now, or running as an event (poll GET /v1/event/{id}/)."""
     if event.status == Event.Status.SUCCEEDED:
-        return {
-            "message": done_message,
-            "event_id": str(event.id),
-            "deleted": (event.results or {})["deleted"],
-        }
+        results = event.results or {}
+        answer = {"message": done_message, "event_id": str(event.id), "deleted": results["deleted"]}
+        if results.get("held"):
+            # memdash's legal holds: what a hold kept is said, never silently left.
+            answer["held"] = results["held"]
+            answer["message"] += f" {results['held']} memories under a legal hold were kept."
+        return answer
     return {"message": "Delete in progress. This may take some time.", "event_id": str(event.id)}
 
 
@@ -226,9 +229,22 @@ class ListV3View(ProjectAPIView):
     def post(self, request: Request) -> Response:
         body = self.body()
         source = {**body, **request.query_params.dict()}
+        if body.get("as_of") is not None:
+            return Response(_log_page(self, self.as_of(request, body, source), body))
         memories = listed(self.project, params.current_filter(body), body)
         page = _page(request, memories, source, fields=params.field_list(body.get("fields")))
         return Response(_log_page(self, page, body))
+
+    def as_of(self, request: Request, body: dict[str, Any], source: dict[str, Any]) -> dict:
+        """memdash's `as_of`: the memories as they were at a moment (memories.past)."""
+        moment = past.parse_moment(body["as_of"])
+        filters = body.get("filters") or {}
+        if not isinstance(filters, dict):
+            raise InvalidRequest("filters must be an object")
+        rows = past.memories_as_of(self.project, moment, filters)
+        page = paginate_list(request, rows, source=source, serialize=past_payload)
+        page["as_of"] = moment.isoformat()
+        return page
 
 
 # --- search ----------------------------------------------------------------------------------------

@@ -72,6 +72,8 @@ API_READS = [
     ("post", "/v1/exports/get/", {"memory_export_id": "{platform_export}"}, "export.download", {"user:maria"}),
     ("get", "/v1/subject-exports/{subject_export}/download/", None, "export.download", {"user:maria"}),
     ("post", "/v1/erasures/", {"entity_type": "user", "entity_id": "maria"}, "erasure.preview", {"user:maria"}),
+    ("get", "/v1/trash/?user_id=maria", None, "trash.list", {"user:maria"}),
+    ("post", "/v1/trash/list/", {"filters": {"user_id": "maria"}}, "trash.list", {"user:maria"}),
 ]  # fmt: skip
 
 
@@ -178,6 +180,13 @@ DASHBOARD_READS = [
     ("/activity/{event}/", None, "event.get", {"user:maria"}),
     ("/exports/{subject_export}/download/", None, "export.download", {"user:maria"}),
     ("/erasures/new/?entity_type=user&entity_id=maria", None, "erasure.preview", {"user:maria"}),
+    ("/trash/?user_id=maria", None, "trash.list", {"user:maria"}),
+    (
+        "/memories/as-of/?as_of=2030-01-01T00:00&user_id=maria",
+        None,
+        "memories.list",
+        {"user:maria"},
+    ),
 ]
 
 

@@ -19,8 +19,9 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from audit.query import CHANGES
-from memories import erasure
+from memories import erasure, holds, retention
 from memories.models import Erasure, Export, Webhook
+from memories.subjects import Subject
 from memories.webhooks import subscriptions
 from tenancy import services
 from tenancy.models import ApiKey, Membership, Project, Role
@@ -458,6 +459,73 @@ def erasure_done(w: World) -> Expect:
     assert record.completed_at is not None and record.counts["memories"] == 1
     details = {"subject": {"type": "user", "hash": record.subject_hash}, "counts": record.counts}
     return Expect("erasure.done", SYSTEM, done["id"], details)
+
+
+@case("hold.place")
+def hold_place(w: World) -> Expect:
+    body = {"name": "Case 7", "entity_type": "user", "entity_id": "maria", "reason": "lawsuit"}
+    response = w.officer.post("/v1/holds/", body, format="json")
+    assert response.status_code == 201, response.content
+    details = {
+        "name": "Case 7",
+        "subject": {"entity_type": "user", "entity_id": "maria"},
+        "reason": "lawsuit",
+    }
+    return Expect(
+        "hold.place", by_key(w.officer_key), response.json()["id"], details, response,
+        entities={"user:maria"},
+    )  # fmt: skip
+
+
+@case("hold.release")
+def hold_release(w: World) -> Expect:
+    hold = holds.place(
+        w.project, Subject(filters={"run_id": "case-7"}), name="Case 7", actor="user:olga"
+    )
+    w.begin()
+    response = w.officer.post(f"/v1/holds/{hold.pk}/release/", {"reason": "settled"}, format="json")
+    assert response.status_code == 200, response.content
+    details = {"name": "Case 7", "subject": {"filters": {"run_id": "case-7"}}, "reason": "settled"}
+    return Expect(
+        "hold.release", by_key(w.officer_key), str(hold.pk), details, response,
+        entities={"run:case-7"},
+    )  # fmt: skip
+
+
+RETENTION = {"name": "chat 30 days", "filters": {"app_id": "chat"}, "rule": "created", "days": 30}
+
+
+@case("retention.create")
+def retention_create(w: World) -> Expect:
+    response = w.admin.post("/v1/retention-policies/", RETENTION, format="json")
+    assert response.status_code == 201, response.content
+    details = {**RETENTION, "enabled": True}
+    return Expect("retention.create", by_key(w.admin_key), response.json()["id"], details, response)
+
+
+@case("retention.change")
+def retention_change(w: World) -> Expect:
+    policy = retention.create_policy(w.project, RETENTION, actor="user:alice")
+    w.begin()
+    response = w.admin.patch(
+        f"/v1/retention-policies/{policy.pk}/", {"days": 60, "enabled": False}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    details = {
+        "days": {"before": 30, "after": 60},
+        "enabled": {"before": True, "after": False},
+    }
+    return Expect("retention.change", by_key(w.admin_key), str(policy.pk), details, response)
+
+
+@case("retention.delete")
+def retention_delete(w: World) -> Expect:
+    policy = retention.create_policy(w.project, RETENTION, actor="user:alice")
+    w.begin()
+    response = w.admin.delete(f"/v1/retention-policies/{policy.pk}/")
+    assert response.status_code == 204, response.content
+    details = {**RETENTION, "enabled": True}
+    return Expect("retention.delete", by_key(w.admin_key), str(policy.pk), details, response)
 
 
 @case("login")

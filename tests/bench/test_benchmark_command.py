@@ -43,8 +43,15 @@ MEASUREMENTS = [
     "add infer=false: POST /v3/memories/add/ (5 per call)",
     "add infer=false: services.add_memories (5 per call)",
     "add, embeddings precomputed: storage only (5 per call)",
+    "add infer=false, PII detection on: corpus facts (5 per call)",
+    "add infer=false, PII detection off: corpus facts (5 per call)",
+    "PII detection's cost: corpus facts",
+    "add infer=false, PII detection on: facts + a number or an email each (5 per call)",
+    "add infer=false, PII detection off: facts + a number or an email each (5 per call)",
+    "PII detection's cost: facts + a number or an email each",
     "insert 20 memories (+ history) by COPY",
     "delete 20 memories with history: services.delete_memories",
+    "retention: a policy deletes 20 memories with history (final)",
     "seed a subject: 50 memories",
     "subject export of 50 memories: exports.create_subject + run",
     "Platform export of 50 memories: exports.create_platform + run",
@@ -70,6 +77,7 @@ def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
     assert "p95 <= 30 ms" in report
     assert "p95 <= 50 ms" in report
     assert ">= 300 memories/s" in report
+    assert "<= 10% of add throughput" in report
     assert "(100k in 30 s)" in report
     assert "p95 <= 1 s (10k memories)" in report
     assert "<= 10 s (10k memories)" in report

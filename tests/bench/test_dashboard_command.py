@@ -43,6 +43,7 @@ def test_dashboard_benchmark_times_every_case_on_the_benchmark_project():
     assert "full p50" in table and "part p95" in table
     for name in CASES:
         assert name in table
+    assert "as of 30 days ago, the busiest user" in table and "budget p95 <= 300 ms" in table
     assert Memory.objects.filter(project__name="bench-300").count() == 300
 
 
@@ -58,7 +59,8 @@ def test_dashboard_benchmark_reuses_the_api_benchmark_dataset_and_keeps_other_si
     )
     seeded = set(Memory.objects.filter(project__name="bench-300").values_list("id", flat=True))
 
-    results = json.loads(run_dashboard("--json"))
+    report = json.loads(run_dashboard("--json"))
+    results = report["memories_page"]
     run_dashboard("--json", memories=200)
 
     assert (
@@ -72,6 +74,7 @@ def test_dashboard_benchmark_reuses_the_api_benchmark_dataset_and_keeps_other_si
     assert newest["full_p95"] >= newest["full_p50"] > 0
     busiest = next(r for r in results if r["case"].startswith("user (busiest"))
     assert busiest["rows"] > 0
+    assert report["as_of"]["history"] > 0 and report["as_of"]["p95"] >= report["as_of"]["p50"] > 0
 
 
 def test_dashboard_benchmark_refuses_tiny_datasets():

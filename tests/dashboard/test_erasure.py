@@ -50,6 +50,7 @@ def test_preview_states_the_counts_and_lists_mentions(officer_client, maria):
         "inputs": 0,
         "exports": 0,
         "mentions": 1,
+        "trash": 0,
     }
     content = response.content.decode()
     assert "Bob says maria is on leave" in content

@@ -9,7 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from memories import holds
 from memories.models import Memory
+from memories.subjects import Subject
 from tests.dashboard.conftest import HOSTILE, bulk_memories, htmx, remember
 
 pytestmark = pytest.mark.django_db
@@ -328,8 +330,20 @@ def test_query_count_is_bounded_on_full_page_and_partial(
     for user in ("a", "b", "c"):
         bulk_memories(project, 60, user_id=user, agent_id="bot")
     alice_client.get("/")  # warm the session
-    # Each bound counts the access-log row the page writes (audit.log).
-    with django_assert_max_num_queries(9):
+    # Each bound counts the access-log row the page writes (audit.log) and the query for the
+    # project's active legal holds (the rows' lock badges; a second one only when there are).
+    with django_assert_max_num_queries(10):
         alice_client.get("/?agent_id=bot")
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         alice_client.get("/?agent_id=bot", headers=htmx("memory-table"))
+
+
+def test_held_memories_carry_a_lock_badge(alice_client, project):
+    remember(project, "Maria's held line", user_id="maria")
+    remember(project, "Bob's free line", user_id="bob")
+    holds.place(project, Subject("user", "maria"), name="Case 7", actor="user:alice")
+    content = alice_client.get("/").content.decode()
+    rows = content.split("<tr>")
+    held = next(r for r in rows if "Maria&#x27;s held line" in r)
+    free = next(r for r in rows if "Bob&#x27;s free line" in r)
+    assert "badge lock" in held and "badge lock" not in free

@@ -137,8 +137,10 @@ def test_preview_counts_every_kind_and_lists_mentions(api, compliance_api, proje
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["dry_run"] is True
+    assert body["holds"] == []
     assert body["counts"] == {
         "memories": 2,  # the phone, the group-chat line
+        "trash": 1,  # the kiwi memory, deleted the ordinary way: kept in the trash
         "history": 5,  # those two ADDs; the kiwi memory's ADD, UPDATE and DELETE
         "events": 5,  # three adds, the update and the delete
         "inputs": 2,  # the agent's memory of the ticket, bob's memory of the group chat
@@ -362,6 +364,7 @@ def test_bad_subjects_and_missing_permissions(api, compliance_api, editor_api, o
     ).json()
     assert nothing["counts"] == {
         "memories": 0,
+        "trash": 0,
         "history": 0,
         "events": 0,
         "inputs": 0,

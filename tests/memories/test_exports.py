@@ -192,6 +192,7 @@ def test_a_subject_export_is_a_zip_of_everything_with_a_readme(api, officer, ale
             "subject.json",
             "memories.json",
             "memories.csv",
+            "trash.json",
             "history.json",
             "history.csv",
             "events.json",
@@ -216,6 +217,8 @@ def test_a_subject_export_is_a_zip_of_everything_with_a_readme(api, officer, ale
     # reads of them): test_a_subject_export_carries_who_read_their_data reads some.
     assert json.loads(archive.read("access_log.json")) == []
     assert json.loads(archive.read("subject.json"))["counts"]["history"] == len(history)
+    # The tea memory was deleted the ordinary way: it is still held, in the trash.
+    assert [m["memory"] for m in json.loads(archive.read("trash.json"))] == ["Alex likes tea"]
     assert Event.objects.filter(event_type="DOWNLOAD", metadata={"user_id": "alex"}).count() == 1
 
 

@@ -28,6 +28,7 @@ def test_get_project(api, path, project):
         "custom_categories": [],
         "is_default": False,
         "user_role": "admin",
+        "pii_mode": "flag",
         "multilingual": None,
         "decay": None,
         "enable_graph": None,

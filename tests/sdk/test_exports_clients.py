@@ -155,6 +155,7 @@ def exported(text, *, id, at, metadata=None):
         "event_id": ANY_UUID,
         "feedback": None,
         "feedback_reason": None,
+        "pii_kinds": [],
     }
 
 

@@ -471,6 +471,7 @@ def test_project_get_and_update(py_client, server):
         "custom_categories": [{"diet": "What the user eats"}, {"allergies": ""}],
         "is_default": False,
         "user_role": "admin",
+        "pii_mode": "flag",
         "multilingual": True,
         "decay": False,
         "enable_graph": None,
