@@ -798,6 +798,7 @@ def _finish(run_: _Run) -> None:
         "entities": run_.counts.get("entities", 0),
         "exports": run_.counts.get("exports", 0),
         "access_log": run_.counts.get("access_log", 0),
+        "trash": run_.counts.get("trash", 0),
     }
     started = run_.event.started_at or erasure.created_at
     receipt = receipts.sign(

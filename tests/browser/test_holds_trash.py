@@ -182,3 +182,37 @@ def test_a_purge_asks_first_and_a_held_memory_stays(
     assert TrashedMemory.objects.filter(pk=world["refund"]).exists()
     expect(page.get_by_role("alertdialog")).to_have_count(0)
     assert re.search("trash", page.url)
+
+
+def test_what_the_support_bot_knew_about_maria_at_a_past_moment(
+    page: Page, live_server, olga, world, screenshot
+):
+    # The refund memory was rewritten on 4 March; before that it said what it said on the 2nd.
+    history = MemoryHistory.objects.filter(memory_id=world["refund"])
+    history.update(created_at="2026-03-02T09:00:00Z")
+    Memory.objects.filter(pk=world["refund"]).update(memory="Maria got her refund")
+    MemoryHistory.objects.create(
+        project_id=history.first().project_id,
+        memory_id=world["refund"],
+        event="UPDATE",
+        old_memory=REFUND,
+        new_memory="Maria got her refund",
+        user_id="maria",
+        actor="user:olga",
+        created_at="2026-03-04T09:00:00Z",
+    )
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server.url}/entities/user/maria/")
+    page.get_by_role("link", name="As of…").click()
+    expect(page.get_by_label("User")).to_have_value("maria")
+    page.get_by_label("As of (UTC)").fill("2026-03-03T12:00")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("h1")).to_contain_text("As of 2026-03-03 12:00 UTC")
+    rows = page.locator("#as-of-table tbody tr")
+    expect(rows).to_have_count(1)  # the email preference came later (today)
+    expect(rows.first).to_contain_text(REFUND)
+    screenshot(page, "as-of")
+    page.get_by_label("As of (UTC)").fill("2026-03-05T12:00")
+    page.get_by_role("button", name="Show").click()
+    expect(rows.first).to_contain_text("Maria got her refund")
+    expect(page.locator("#as-of-count")).to_contain_text("1 memory then")

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from entities.models import Entity
-from memories import trash
+from memories import erasure, trash
 from memories.models import Event, Memory, MemoryHistory, TrashedMemory
+from memories.subjects import Subject
 from tests.conftest import add_verbatim
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +182,14 @@ def test_another_projects_trash_is_out_of_reach(api, other_api, maria):
         == 404
     )
     assert TrashedMemory.objects.filter(pk=maria[0]).exists()
+
+
+def test_an_erasure_bypasses_the_trash_and_empties_it_of_the_subject(api, maria, project):
+    api.delete(f"/v1/memories/{maria[0]}/")  # in the trash
+    record = erasure.start(project, Subject("user", "maria"), actor="officer")
+    erasure.run(record.event_id)
+    assert not TrashedMemory.objects.exists()  # the trashed one is gone, the others never came
+    assert not Memory.objects.filter(user_id="maria").exists()
+    record.refresh_from_db()
+    assert (record.counts["memories"], record.counts["trash"]) == (2, 1)
+    assert record.receipt["counts"]["trash"] == 1
