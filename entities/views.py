@@ -16,7 +16,7 @@ from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities import services
 from entities.models import Entity
-from memories import listing, marks
+from memories import listing, marks, past_views
 from memories import services as memory_services
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
@@ -75,6 +75,8 @@ def entity_list(request: DashboardRequest) -> HttpResponse:
 def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpResponse:
     """One entity and its memories: the memory table, pre-filtered to the entity."""
     entity = services.get_entity(request.project, kind, name)
+    if "as_of" in request.GET:
+        return past_views.as_of_redirect(request.GET["as_of"], {entity.scope_field: entity.name})
     params = QueryDict(mutable=True)
     for key in ("sort", "show_expired"):
         if request.GET.get(key):

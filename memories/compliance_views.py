@@ -26,7 +26,7 @@ from core.errors import Conflict, FilterError, InvalidRequest, MemdashError, Not
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities.models import Entity
-from memories import erasure, exports, holds, marks, people
+from memories import erasure, exports, holds, marks, past_views, people
 from memories.models import Erasure, Export
 from memories.subjects import Subject
 from memories.views import actor_of
@@ -142,6 +142,11 @@ def compliance_home(request: DashboardRequest) -> HttpResponse:
 @project_member(Role.COMPLIANCE)
 def person_page(request: DashboardRequest) -> HttpResponse:
     """Everything held about one entity, with Export and Erase…."""
+    if "as_of" in request.GET and request.GET.get("entity_type") in Entity.Kind.values:
+        field = f"{request.GET['entity_type']}_id"
+        return past_views.as_of_redirect(
+            request.GET["as_of"], {field: request.GET.get("entity_id", "")}
+        )
     try:
         subject = _subject(request.GET)
         if subject.filters is not None:

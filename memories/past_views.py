@@ -8,8 +8,9 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from core.errors import MemdashError
@@ -36,6 +37,16 @@ class AsOfForm(forms.Form):
             {name: self.cleaned_data[name]} for name in ENTITY_FIELDS if self.cleaned_data[name]
         ]
         return {"AND": given} if given else {}
+
+
+def as_of_redirect(as_of: str, scope: dict[str, str]) -> HttpResponse:
+    """A page of a scope asked `?as_of=...`: the as-of view of the same scope at that moment."""
+    query = QueryDict(mutable=True)
+    query["as_of"] = as_of
+    for name, value in scope.items():
+        if name in ENTITY_FIELDS and value:
+            query[name] = value
+    return redirect(f"{reverse('memories:as_of')}?{query.urlencode()}")
 
 
 @require_GET

@@ -28,7 +28,7 @@ from core.errors import InvalidRequest, Locked, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
 from core.pills import pills
-from memories import listing, marks, services
+from memories import listing, marks, past_views, services
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
@@ -272,6 +272,10 @@ def _page_url(list_url: str, query: QueryDict, request: HttpRequest) -> str:
 @require_GET
 @project_member()
 def memory_list(request: DashboardRequest) -> HttpResponse:
+    if "as_of" in request.GET:
+        # `/?as_of=2026-03-03&user_id=maria`: the same memories at a moment (the as-of view).
+        scope = {name: request.GET.get(name, "") for name in SCOPE_CHIPS}
+        return past_views.as_of_redirect(request.GET["as_of"], scope)
     form = MemoryFilterForm(request.GET)
     list_url = reverse("memories:list")
     if form.is_valid() and form.adds_filter and not is_partial(request):

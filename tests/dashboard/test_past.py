@@ -9,7 +9,8 @@ import pytest
 from audit.models import AuditEntry
 from memories import services
 from memories.models import MemoryHistory
-from tests.dashboard.conftest import HOSTILE, remember
+from tenancy.models import Role
+from tests.dashboard.conftest import HOSTILE, logged_in, make_user, remember
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,18 @@ def test_texts_are_escaped_and_other_projects_stay_out(charlie_client, viewer_cl
     content = page(viewer_client, "2026-03-04", user_id="maria").content.decode()
     assert HOSTILE not in content and "&lt;script&gt;" in content
     assert "No memory then" in page(charlie_client, "2026-03-04", user_id="maria").content.decode()
+
+
+def test_the_memories_page_takes_as_of_to_the_view_of_that_moment(viewer_client, story):
+    response = viewer_client.get("/", {"as_of": "2026-03-03T10:30", "user_id": "maria", "q": "tea"})
+    assert response.status_code == 302
+    assert response["Location"] == "/memories/as-of/?as_of=2026-03-03T10%3A30&user_id=maria"
+    assert "Maria likes green tea" in viewer_client.get(response["Location"]).content.decode()
+
+
+def test_the_entity_and_person_pages_take_as_of_too(viewer_client, project, story):
+    olga = logged_in(make_user("olga", project, Role.COMPLIANCE))
+    expected = "/memories/as-of/?as_of=2026-03-03&user_id=maria"
+    assert viewer_client.get("/entities/user/maria/?as_of=2026-03-03")["Location"] == expected
+    person = olga.get("/compliance/person/?entity_type=user&entity_id=maria&as_of=2026-03-03")
+    assert person["Location"] == expected
