@@ -100,14 +100,10 @@ class Event(models.Model):
         return None
 
 
-class Memory(models.Model):
-    """One remembered fact, scoped to a project and to any of user / agent / app / run."""
+class MemoryContent(models.Model):
+    """What a memory holds, shared by live memories and the trash (memories.trash), so a memory
+    goes into the trash and back column for column (memories.history.trash_columns)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # Every index below starts with project, so the FK's own index would be redundant.
-    project = models.ForeignKey(
-        "memdash.Project", on_delete=models.CASCADE, related_name="memories", db_index=False
-    )
     user_id = models.CharField(max_length=255, null=True, blank=True)
     agent_id = models.CharField(max_length=255, null=True, blank=True)
     app_id = models.CharField(max_length=255, null=True, blank=True)
@@ -121,15 +117,8 @@ class Memory(models.Model):
     categories = ArrayField(models.CharField(max_length=100), null=True, blank=True)
     immutable = models.BooleanField(default=False)
     expiration_date = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     embedding_model = models.CharField(max_length=100)
-    search_vector = models.GeneratedField(
-        expression=SearchVector("memory", config=TEXT_SEARCH_CONFIG),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
     source_event = models.ForeignKey(
         Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
@@ -138,6 +127,29 @@ class Memory(models.Model):
     # The kinds of personal data found when the text was written (memories.pii): "phone",
     # "email", "us_ssn"...; [] for none found, null when no screening has seen the text yet.
     pii_kinds = ArrayField(models.CharField(max_length=30), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def scope(self) -> dict[str, str | None]:
+        return {field: getattr(self, field) for field in SCOPE_FIELDS}
+
+
+class Memory(MemoryContent):
+    """One remembered fact, scoped to a project and to any of user / agent / app / run."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Every index below starts with project, so the FK's own index would be redundant.
+    project = models.ForeignKey(
+        "memdash.Project", on_delete=models.CASCADE, related_name="memories", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("memory", config=TEXT_SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     objects = MemoryQuerySet.as_manager()
 
@@ -206,9 +218,6 @@ class Memory(models.Model):
     def is_expired(self) -> bool:
         """Whether the `expired` filter key counts this memory as expired (today, UTC)."""
         return is_expired(self.expiration_date)
-
-    def scope(self) -> dict[str, str | None]:
-        return {field: getattr(self, field) for field in SCOPE_FIELDS}
 
 
 class MemoryHistory(models.Model):
@@ -457,7 +466,7 @@ class Export(models.Model):
         return self.purged_at is not None or self.expires_at <= timezone.now()
 
 
-class TrashedMemory(models.Model):
+class TrashedMemory(MemoryContent):
     """A deleted memory kept for MEMDASH_TRASH_DAYS so it can be restored (memories.trash).
 
     Every column of the memory as it was (its embedding too, so a restore needs no model), in a
@@ -469,28 +478,8 @@ class TrashedMemory(models.Model):
     project = models.ForeignKey(
         "memdash.Project", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    user_id = models.CharField(max_length=255, null=True, blank=True)
-    agent_id = models.CharField(max_length=255, null=True, blank=True)
-    app_id = models.CharField(max_length=255, null=True, blank=True)
-    run_id = models.CharField(max_length=255, null=True, blank=True)
-    actor_id = models.CharField(max_length=255, null=True, blank=True)
-    role = models.CharField(max_length=20, null=True, blank=True)
-    memory = models.TextField()
-    hash = models.CharField(max_length=32)
-    metadata = models.JSONField(null=True, blank=True)
-    categories = ArrayField(models.CharField(max_length=100), null=True, blank=True)
-    immutable = models.BooleanField(default=False)
-    expiration_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
-    embedding_model = models.CharField(max_length=100)
-    source_event = models.ForeignKey(
-        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    feedback = models.CharField(max_length=20, null=True, blank=True)
-    feedback_reason = models.TextField(null=True, blank=True)
-    pii_kinds = ArrayField(models.CharField(max_length=30), null=True, blank=True)
     # The delete that put it here: when, by whom, which Event; purged after `purge_after`.
     trashed_at = models.DateTimeField()
     trashed_by = models.CharField(max_length=200, blank=True, default="")
@@ -514,9 +503,6 @@ class TrashedMemory(models.Model):
 
     def __str__(self) -> str:
         return self.memory[:80]
-
-    def scope(self) -> dict[str, str | None]:
-        return {field: getattr(self, field) for field in SCOPE_FIELDS}
 
 
 class LegalHold(models.Model):
