@@ -29,7 +29,7 @@ COLUMNS = (
 )  # fmt: skip
 INSERT = (
     f"INSERT INTO audit_log ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) RETURNING id, at"
+    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 )
 MAX_QUERY_CHARS = 2000
 REDACTED = "[erased]"
