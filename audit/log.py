@@ -27,10 +27,7 @@ COLUMNS = (
     "actor_label", "role", "ip", "user_agent", "request_id", "path", "entities", "filters",
     "query", "memory_ids", "total", "target", "details",
 )  # fmt: skip
-INSERT = (
-    f"INSERT INTO audit_log ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})"
-)
+INSERT = f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 MAX_QUERY_CHARS = 2000
 REDACTED = "[erased]"
 REDACT = """
