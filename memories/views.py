@@ -28,7 +28,7 @@ from core.errors import InvalidRequest, Locked, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
 from core.pills import pills
-from memories import listing, marks, past_views, services
+from memories import holds, listing, marks, past_views, services
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
@@ -305,6 +305,8 @@ class Selection:
     preview: list[Memory]
     # The same set as filter JSON, for the Event (a worker could rebuild the set from it).
     filters: dict[str, Any]
+    # How many of them a legal hold keeps (the delete skips them; memories.holds).
+    held: int = 0
 
 
 def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection | str:
@@ -338,7 +340,8 @@ def _selection(request: DashboardRequest, form: MemoryFilterForm) -> Selection |
     if count == 0:
         return "Nothing to delete: no memory matches."
     preview = list(memories.without_vectors().newest_first()[:5])
-    return Selection(memories, count, all_matching, ids, scope, preview, deletion_filter)
+    _free, held = holds.without_held(request.project, memories)
+    return Selection(memories, count, all_matching, ids, scope, preview, deletion_filter, held)
 
 
 def _scope_summary(memories: MemoryQuerySet) -> list[str]:

@@ -5,8 +5,10 @@ import json
 import pytest
 from django.urls import reverse
 
+from memories import holds
 from memories.filters import compile_filters
 from memories.models import Event, Memory, MemoryHistory
+from memories.subjects import Subject
 from tests.dashboard.conftest import bulk_memories, htmx, remember
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +217,21 @@ def test_bulk_delete_requires_login(client, world):
     response = client.post(URL, {"all": "1", "confirmed": "1"})
     assert response.status_code == 302
     assert Memory.objects.filter(project=world).count() == 3
+
+
+def test_the_confirmation_says_beforehand_what_a_legal_hold_keeps(editor_client, world):
+    holds.place(world, Subject("user", "bob"), name="Case 7", actor="user:olga")
+    selected = ids_of(world)
+    response = editor_client.post(URL, {"ids": selected}, headers=htmx("bulk-confirm"))
+    content = " ".join(response.content.decode().split())
+    assert "Delete 3 memories?" in content
+    assert "1 of them is under a legal hold and will be kept" in content
+    confirmed = editor_client.post(
+        URL, {"ids": selected, "confirmed": "1"}, headers=htmx("memory-table")
+    )
+    assert confirmed.status_code == 200
+    assert list(Memory.objects.filter(project=world).values_list("memory", flat=True)) == [
+        "bob likes chess"
+    ]
+    without = editor_client.post(f"{URL}?user_id=alex", {"all": "1"}, headers=htmx("bulk-confirm"))
+    assert "legal hold" not in without.content.decode()
