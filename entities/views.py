@@ -16,7 +16,7 @@ from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities import services
 from entities.models import Entity
-from memories import listing, marks, past_views
+from memories import holds, listing, marks, past_views
 from memories import services as memory_services
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
@@ -107,13 +107,14 @@ def entity_delete(request: DashboardRequest, kind: str, name: str) -> HttpRespon
     """GET: a confirmation with the exact number of memories that go. POST: delete them all."""
     entity = services.get_entity(request.project, kind, name)
     if request.method == "GET":
-        count = Memory.objects.for_project(request.project).for_entity(kind, name).count()
+        memories = Memory.objects.for_project(request.project).for_entity(kind, name)
+        count = memories.count()
+        _free, held = holds.without_held(request.project, memories)
         template = template_for(request, "entities/delete.html", ("delete-confirm",))
         noun = "memory" if count == 1 else "memories"
-        delete_label = f"Delete {entity.kind} and {count:,} {noun}"
-        return render(
-            request, template, {"entity": entity, "count": count, "delete_label": delete_label}
-        )
+        delete_label = f"Delete {entity.kind} and {count - held:,} {noun}"
+        context = {"entity": entity, "count": count, "held": held, "delete_label": delete_label}
+        return render(request, template, context)
     event = memory_services.delete_entity(request.project, entity, actor=actor_of(request))
     messages.success(request, deletion_message(event, f"{entity.kind} {entity.name}"))
     target = reverse("entities:list")

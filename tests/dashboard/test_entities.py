@@ -4,7 +4,9 @@ import pytest
 from django.urls import reverse
 
 from entities.models import Entity
+from memories import holds
 from memories.models import Event, Memory, MemoryHistory
+from memories.subjects import Subject
 from tests.dashboard.conftest import HOSTILE, bulk_memories, htmx, remember
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +135,16 @@ def test_delete_confirmation_states_the_exact_count(editor_client, world):
     assert content.lstrip().startswith('<div id="delete-confirm">')
     assert "Delete user “alex” and 3 memories?" in content
     assert Memory.objects.filter(user_id="alex").count() == 3  # nothing happened yet
+
+
+def test_delete_confirmation_says_what_a_legal_hold_keeps(editor_client, world, project):
+    holds.place(project, Subject(filters={"user_id": "alex"}), name="Case 7", actor="user:olga")
+    url = reverse("entities:delete", args=["user", "alex"])
+    content = " ".join(
+        editor_client.get(url, headers=htmx("delete-confirm")).content.decode().split()
+    )
+    assert "3 of them are under a legal hold and will be kept, and so will the user" in content
+    assert "Delete user and 0 memories" in content
 
 
 def test_delete_entity_removes_it_and_its_memories_only(editor_client, world, other_project):
