@@ -18,6 +18,17 @@ class Pill:
     param: str
 
 
+def given_filters(params: QueryDict, labels: Iterable[tuple[str, str]]) -> QueryDict:
+    """The filters of `labels` a request gives, trimmed, blank ones dropped: what a list's
+    pills, links and downloads carry."""
+    query = QueryDict(mutable=True)
+    for param, _label in labels:
+        value = (params.get(param) or "").strip()
+        if value:
+            query[param] = value
+    return query
+
+
 def pills(
     query: QueryDict,
     labels: Iterable[tuple[str, str]],

@@ -729,19 +729,9 @@ def _erase_rows(run_: _Run) -> None:
                 run_.counts["history"] += cursor.rowcount
                 done += len(ids)
                 run_.progress("history", done, total)
-        for ids in _chunks(memory_ids, chunk):
-            with transaction.atomic():
-                deleted, _ = Memory.objects.filter(pk__in=list(ids)).delete()
-                run_.counts["memories"] += deleted
-                done += len(ids)
-                run_.progress("memories", done, total)
+        done = _delete_rows(run_, Memory, memory_ids, "memories", done, total)
         # An erasure bypasses the trash, and empties it of the subject.
-        for ids in _chunks(trashed_ids, chunk):
-            with transaction.atomic():
-                deleted, _ = TrashedMemory.objects.filter(pk__in=list(ids)).delete()
-                run_.counts["trash"] += deleted
-                done += len(ids)
-                run_.progress("trash", done, total)
+        done = _delete_rows(run_, TrashedMemory, trashed_ids, "trash", done, total)
     if run_.subject.entity_type and run_.subject.entity_id:
         with transaction.atomic():
             removed, _ = Entity.objects.filter(
@@ -749,6 +739,24 @@ def _erase_rows(run_: _Run) -> None:
             ).delete()
             run_.counts["entities"] = run_.counts.get("entities", 0) + removed
             run_.progress("entities", removed, removed)
+
+
+def _delete_rows(
+    run_: _Run,
+    model: type[Memory | TrashedMemory],
+    ids: list[Any],
+    phase: str,
+    done: int,
+    total: int,
+) -> int:
+    """Delete `ids` of `model` a chunk per transaction, counted under `phase`; the progress."""
+    for chunk in _chunks(ids, settings.MEMDASH_ERASURE_CHUNK):
+        with transaction.atomic():
+            deleted, _ = model.objects.filter(pk__in=list(chunk)).delete()
+            run_.counts[phase] += deleted
+            done += len(chunk)
+            run_.progress(phase, done, total)
+    return done
 
 
 # 3. The receipt, and the erasure forgets its subject.

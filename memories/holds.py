@@ -68,8 +68,13 @@ def held_q(holds: list[LegalHold]) -> Q | None:
 
 
 def refuse_held(project: Project, rows: QuerySet[M], *, doing: str = "deleted") -> None:
-    """Locked, naming the hold, when a legal hold covers any of `rows`."""
-    for hold in active(project):
+    """Locked, naming the hold, when a legal hold covers any of `rows`. One query when none
+    does (every delete asks); which hold it is only then."""
+    holds = active(project)
+    covered = held_q(holds)
+    if covered is None or not rows.filter(covered).exists():
+        return
+    for hold in holds:
         if rows.filter(covers_q(hold)).exists():
             placed_by = hold.placed_by.removeprefix("user:")
             raise Locked(

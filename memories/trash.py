@@ -13,6 +13,7 @@ the rest (memories.erasure). MEMDASH_TRASH_DAYS=0 turns the trash off: deletes a
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -148,6 +149,6 @@ def _ids(project: Project, memory_ids: Iterable[Any]) -> list[Any]:
     if len(wanted) > MAX_IDS:
         raise InvalidRequest(f"at most {MAX_IDS} memory ids at a time, got {len(wanted)}")
     try:
-        return [TrashedMemory._meta.pk.to_python(pk) for pk in wanted]
-    except Exception as exc:
+        return [uuid.UUID(pk) for pk in wanted]
+    except ValueError as exc:
         raise InvalidRequest("memory ids are UUIDs") from exc

@@ -27,7 +27,7 @@ from django_htmx.http import push_url, reswap, retarget
 from core.errors import MemdashError
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, requested_page
-from core.pills import pills
+from core.pills import given_filters, pills
 from memories import holds, trash
 from memories.filters import ENTITY_FIELDS, all_of, exactly
 from memories.models import TrashedMemory
@@ -47,16 +47,6 @@ TRASH_FILTERS = (
 MAX_LENGTHS = {"user_id": 255, "agent_id": 255, "app_id": 255, "run_id": 255, "q": 200}
 # Texts a purge confirmation quotes.
 PREVIEW_ROWS = 5
-
-
-def filter_query(params: QueryDict) -> QueryDict:
-    """The trash filters a request gives, trimmed (blank ones dropped)."""
-    query = QueryDict(mutable=True)
-    for param, _label in TRASH_FILTERS:
-        value = (params.get(param) or "").strip()
-        if value:
-            query[param] = value
-    return query
 
 
 def trash_filter(query: QueryDict) -> dict[str, Any]:
@@ -178,7 +168,7 @@ def _page_url(query: QueryDict, request: DashboardRequest) -> str:
 @project_member()
 def trash_list(request: DashboardRequest) -> HttpResponse:
     """The trash, newest deletes first; the table fragment for htmx."""
-    query = filter_query(request.GET)
+    query = given_filters(request.GET, TRASH_FILTERS)
     template = template_for(request, "memories/trash.html", ("trash-table",))
     partial = template.endswith("#trash-table")
     context = trash_context(request, query, oob=partial)
@@ -199,7 +189,7 @@ def _selected(request: DashboardRequest) -> list[str]:
 
 
 def _back(request: DashboardRequest) -> str:
-    query = filter_query(request.GET)
+    query = given_filters(request.GET, TRASH_FILTERS)
     url = reverse("memories:trash")
     return f"{url}?{query.urlencode()}" if query else url
 
@@ -221,7 +211,7 @@ def _done(request: DashboardRequest, message: str) -> HttpResponse:
     if not is_partial(request):
         messages.success(request, message)
         return redirect(_back(request))
-    context = trash_context(request, filter_query(request.GET), oob=True)
+    context = trash_context(request, given_filters(request.GET, TRASH_FILTERS), oob=True)
     context["clear_confirm"] = True
     response = render(request, "memories/trash.html#trash-table", context)
     retarget(response, "#trash-table")
@@ -288,10 +278,10 @@ def _purge_confirmation(request: DashboardRequest, ids: list[str]) -> HttpRespon
         "count": count,
         "preview": list(rows[:PREVIEW_ROWS]),
         "back": _back(request),
-        "filter_query": filter_query(request.GET),
+        "filter_query": given_filters(request.GET, TRASH_FILTERS),
     }
     if is_partial(request):
         return render(request, "memories/trash.html#trash-confirm", {"confirm": confirm})
-    context = trash_context(request, filter_query(request.GET), oob=False)
+    context = trash_context(request, given_filters(request.GET, TRASH_FILTERS), oob=False)
     context["confirm"] = confirm
     return render(request, "memories/trash.html", context)

@@ -24,7 +24,7 @@ from core.downloads import csv_download, json_download
 from core.errors import InvalidRequest
 from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
-from core.pills import pills
+from core.pills import given_filters, pills
 from tenancy.access import DashboardRequest, project_member
 from tenancy.models import Role
 from tenancy.services import member_names
@@ -42,22 +42,12 @@ AUDIT_FILTERS = (
 DOWNLOAD_CHUNK = 2000
 
 
-def filter_query(params: QueryDict) -> QueryDict:
-    """The filter parameters a request gives (blank ones dropped)."""
-    query = QueryDict(mutable=True)
-    for param, _label in AUDIT_FILTERS:
-        value = (params.get(param) or "").strip()
-        if value:
-            query[param] = value
-    return query
-
-
 @vary_on_htmx
 @require_GET
 @project_member(Role.COMPLIANCE)
 def audit_log(request: DashboardRequest) -> HttpResponseBase:
     """The log, newest first; `?format=csv` or `json` downloads everything the filters select."""
-    query = filter_query(request.GET)
+    query = given_filters(request.GET, AUDIT_FILTERS)
     error = None
     try:
         # The whole query string, not only the filters: an unknown parameter (a typo in a
