@@ -42,7 +42,7 @@ ANONYMOUS = Actor("anonymous")
 
 @dataclass(frozen=True)
 class Context:
-    surface: str = "system"  # "api", "dashboard" or "system"
+    surface: str = "system"  # "api", "dashboard", "mcp" (memories.mcp) or "system"
     actor: Actor = SYSTEM
     project_id: int | None = None
     request_id: str = ""

@@ -28,14 +28,16 @@ KINDS = ("read", "change")
 READS = (
     "memory.get", "memory.history", "memories.list", "memories.search", "event.get",
     "events.list", "entity.get", "entities.list", "person.page", "export.download",
-    "erasure.preview", "trash.list",
+    "erasure.preview", "trash.list", "memories.summary", "profile.get", "entities.filters",
+    "history.list",
 )  # fmt: skip
 CHANGES = (
     "login", "logout", "login.failed", "member.add", "member.role", "member.remove",
     "key.create", "key.change", "key.revoke", "key.delete", "settings.change",
     "webhook.create", "webhook.change", "webhook.delete", "export.create", "erasure.confirm",
     "erasure.done", "hold.place", "hold.release", "retention.create", "retention.change",
-    "retention.delete",
+    "retention.delete", "profile.settings", "project.create", "project.delete", "org.create",
+    "org.delete",
 )  # fmt: skip
 ACTIONS = READS + CHANGES
 FAMILIES = tuple(sorted({action.split(".")[0] + "." for action in ACTIONS if "." in action}))

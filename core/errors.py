@@ -1,8 +1,9 @@
 """Errors shared by the API and the dashboard, and the API's error responses.
 
 Services raise MemdashError subclasses; they know nothing about HTTP. The API
-turns each into JSON with a `detail` key (the only key the Python SDK reads) and the status code
-that makes the SDKs raise the matching exception class.
+turns each into JSON (core.api.errors.error_body: `detail`, the key the Python SDK reads, with
+Mem0's `error` and `details`) and the status code that makes the SDKs raise the matching
+exception class.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.api.errors import error_body
 from core.middleware import API_PREFIXES
 
 
@@ -92,10 +94,10 @@ class FilterError(MemdashError, ValueError):
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, MemdashError):
-        return Response({"detail": exc.detail}, status=exc.status_code)
+        return Response(error_body(exc.detail), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"detail": "Request body is too large (see MEMDASH_MAX_BODY_BYTES)."},
+            error_body("Request body is too large (see MEMDASH_MAX_BODY_BYTES)."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, exceptions.NotAuthenticated):
@@ -111,9 +113,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": _flatten(exc.detail), "errors": exc.detail}
+        response.data = error_body(_flatten(exc.detail), details={"errors": exc.detail})
     elif isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"detail": str(response.data["detail"])}
+        response.data = error_body(str(response.data["detail"]))
     return response
 
 
@@ -142,7 +144,7 @@ def _flatten(detail: Any, prefix: str = "") -> str:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 for paths no URL matches: JSON under the API prefixes, Django's page elsewhere."""
     if request.path_info.lower().startswith(API_PREFIXES):
-        return JsonResponse({"detail": f"No API endpoint at {request.path_info}."}, status=404)
+        return JsonResponse(error_body(f"No API endpoint at {request.path_info}."), status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -150,7 +152,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path_info.lower().startswith(API_PREFIXES):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return JsonResponse(error_body("Internal server error."), status=500)
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)

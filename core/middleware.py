@@ -15,6 +15,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import parse_header_parameters
 
+from core.api.errors import error_body
 from core.text import readable_charset
 
 API_PREFIXES = ("/v1/", "/v2/", "/v3/", "/api/v1/")
@@ -66,7 +67,7 @@ def _charset_detail(charset: str) -> str:
 
 def _refuse(request: HttpRequest, detail: str) -> HttpResponse:
     if request.path_info.lower().startswith(API_PREFIXES):
-        return JsonResponse({"detail": detail}, status=400)
+        return JsonResponse(error_body(detail), status=400)
     return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
 
 
@@ -82,7 +83,7 @@ def refuse_unreadable_charsets(app: WSGIApplication) -> WSGIApplication:
         _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
         charset = params.get("charset")
         if charset and not readable_charset(charset):
-            body = json.dumps({"detail": _charset_detail(charset)}).encode()
+            body = json.dumps(error_body(_charset_detail(charset))).encode()
             start_response(
                 "400 Bad Request",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],

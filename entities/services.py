@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotFound
@@ -46,3 +48,41 @@ def get_entity(project: Project, kind: str, name: str) -> Entity:
         return Entity.objects.for_project(project).get(kind=kind, name=name)
     except Entity.DoesNotExist as exc:
         raise NotFound(f"{kind} {name!r} not found") from exc
+
+
+# Mem0's display `name` of an entity lives in its metadata under this key: memdash's own
+# `Entity.name` is the id memories carry (`user_id="alex"`), which Mem0 calls `user_id`.
+DISPLAY_NAME_KEY = "display_name"
+
+
+def create_entity(
+    project: Project,
+    kind: str,
+    name: str,
+    *,
+    display_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[Entity, bool]:
+    """Create the project's entity of `kind` named `name` before any memory is written for it,
+    or find the one that exists: (entity, whether it was created).
+
+    A repeated create is safe: it returns the same entity. `metadata` and `display_name`, when
+    given, replace what the entity holds (the display name is kept as
+    metadata[DISPLAY_NAME_KEY]); when not given, nothing stored changes.
+    """
+    if kind not in Entity.Kind.values:
+        raise NotFound(f"Unknown entity type {kind!r}")
+    wanted = dict(metadata) if metadata is not None else None
+    if display_name is not None:
+        wanted = {**(wanted if wanted is not None else {}), DISPLAY_NAME_KEY: display_name}
+    with transaction.atomic():
+        entity, created = Entity.objects.select_for_update().get_or_create(
+            project=project, kind=kind, name=name, defaults={"metadata": wanted or {}}
+        )
+        if not created and wanted is not None:
+            if metadata is None:  # only the display name was given: keep the rest
+                wanted = {**entity.metadata, **wanted}
+            if wanted != entity.metadata:
+                entity.metadata = wanted
+                entity.save(update_fields=["metadata"])
+    return entity, created

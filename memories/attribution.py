@@ -20,6 +20,10 @@ from memories.models import SCOPE_FIELDS
 ASSISTANT_ROLES = {"assistant", "agent"}
 
 
+# How an add's recorded payload says it was made with "all ids" attribution.
+ALL_IDS_MARK = {"attribution": "all_ids"}
+
+
 def memory_hash(text: str) -> str:
     """Mem0's content hash: md5 of the memory text (used for exact-duplicate detection)."""
     return hashlib.md5(text.encode()).hexdigest()
@@ -27,12 +31,16 @@ def memory_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """The entity ids one add call carries (top-level user_id, agent_id, app_id, run_id)."""
+    """The entity ids one add call carries (top-level user_id, agent_id, app_id, run_id), and
+    whether every memory of the call carries all of them (the project's attribution setting,
+    tenancy.models.Attribution; recorded with the add so a queued add and a later erasure read
+    the call as it was made)."""
 
     user_id: str | None = None
     agent_id: str | None = None
     app_id: str | None = None
     run_id: str | None = None
+    all_ids: bool = False
 
     def as_dict(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in SCOPE_FIELDS}
@@ -76,7 +84,9 @@ def attribute(messages: Sequence[Message], scope: Scope) -> list[Attributed]:
       becomes its user_id, an assistant's its agent_id;
     - user messages belong to user_id; in an agent_id-only call they are input to the agent;
     - assistant messages belong to agent_id, and are dropped when the call has none;
-    - app_id and run_id are copied to every memory of the call.
+    - app_id and run_id are copied to every memory of the call;
+    - with `scope.all_ids` (the project's "all ids" attribution), every user and assistant
+      message carries every id of the call, a named speaker in place of its side's id.
     """
     attributed = []
     for message in messages:
@@ -95,6 +105,11 @@ def owner_of(message: Message, scope: Scope) -> dict[str, str | None] | None:
         return None
     name = message.name
     speaker = name.strip().lower() if isinstance(name, str) and name.strip() else None
+    if scope.all_ids:
+        every = scope.as_dict()
+        if speaker:
+            every["user_id" if role == "user" else "agent_id"] = speaker
+        return every if any(every.values()) else None
     ids: dict[str, str | None] = dict.fromkeys(SCOPE_FIELDS)
     if role == "user":
         if speaker:
@@ -112,6 +127,12 @@ def owner_of(message: Message, scope: Scope) -> dict[str, str | None] | None:
     ids["app_id"] = scope.app_id
     ids["run_id"] = scope.run_id
     return ids if any(ids.values()) else None
+
+
+def recorded_scope(payload: dict[str, Any]) -> Scope:
+    """The scope an add's recorded payload names (top-level ids and its attribution)."""
+    ids = {name: payload.get(name) or None for name in SCOPE_FIELDS}
+    return Scope(**ids, all_ids=payload.get("attribution") == ALL_IDS_MARK["attribution"])
 
 
 def speakers(messages: Sequence[Message]) -> list[str]:
@@ -141,6 +162,7 @@ class AddInput:
         return {
             "messages": [m.as_dict() for m in self.messages],
             **{k: v for k, v in self.scope.as_dict().items() if v},
+            **(ALL_IDS_MARK if self.scope.all_ids else {}),
             "infer": True,
             "metadata": self.metadata,
             "immutable": self.immutable,
@@ -157,7 +179,7 @@ class AddInput:
     def from_payload(cls, data: dict[str, Any]) -> AddInput:
         return cls(
             messages=[Message(m["role"], m["content"], m.get("name")) for m in data["messages"]],
-            scope=Scope(**{name: data.get(name) for name in SCOPE_FIELDS}),
+            scope=recorded_scope(data),
             metadata=data.get("metadata"),
             immutable=bool(data.get("immutable")),
             expiration_date=dt.date.fromisoformat(data["expiration_date"])

@@ -53,8 +53,8 @@ from core import receipts
 from core.errors import Conflict, InvalidRequest
 from core.text import quoted
 from entities.models import Entity
-from memories import events, holds, subjects
-from memories.attribution import Message, Scope, owner_of
+from memories import events, holds, profiles, subjects
+from memories.attribution import ALL_IDS_MARK, Message, Scope, owner_of
 from memories.filters import ENTITY_FIELDS
 from memories.models import (
     SCOPE_FIELDS,
@@ -585,7 +585,7 @@ def _call_scope(payload: Any) -> Scope:
     for name in ENTITY_FIELDS:
         value = payload.get(name) or filters.get(name)
         ids[name] = (value.strip() or None) if isinstance(value, str) else None
-    return Scope(**ids)
+    return Scope(**ids, all_ids=payload.get("attribution") == ALL_IDS_MARK["attribution"])
 
 
 class _Scrubber:
@@ -737,6 +737,7 @@ def _erase_rows(run_: _Run) -> None:
             removed, _ = Entity.objects.filter(
                 project=run_.project, kind=run_.subject.entity_type, name=run_.subject.entity_id
             ).delete()
+            profiles.forget(run_.project, run_.subject.entity_type, run_.subject.entity_id)
             run_.counts["entities"] = run_.counts.get("entities", 0) + removed
             run_.progress("entities", removed, removed)
 

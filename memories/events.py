@@ -34,7 +34,10 @@ TASK_FOR_EVENT: dict[str, str] = {
     Event.Type.DELETE: "memories.tasks.process_delete_event",
     Event.Type.ERASE: "memories.tasks.process_erase_event",
     Event.Type.EXPORT: "memories.tasks.process_export_event",
+    Event.Type.PROFILE: "memories.tasks.process_profile_event",
 }
+# A project's deletion (memories.projects) is a DELETE Event whose payload names the project.
+PROJECT_DELETE_TASK = "memories.tasks.process_project_delete"
 UNFINISHED = (Event.Status.PENDING, Event.Status.RUNNING)
 MAX_ERROR_CHARS = 5000
 
@@ -64,9 +67,16 @@ def open_event(
     )
 
 
+def task_for(event: Event) -> str:
+    """The Celery task that runs a PENDING event."""
+    if event.event_type == Event.Type.DELETE and "project" in (event.payload or {}):
+        return PROJECT_DELETE_TASK
+    return TASK_FOR_EVENT[event.event_type]
+
+
 def enqueue(event: Event) -> None:
     """Queue the task of a PENDING event once the current transaction commits."""
-    send_on_commit(TASK_FOR_EVENT[event.event_type], str(event.pk))
+    send_on_commit(task_for(event), str(event.pk))
 
 
 def claim(event_id: Any, *, kinds: Iterable[str]) -> Event | None:

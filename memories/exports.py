@@ -37,14 +37,14 @@ from django.utils import timezone
 from audit import log as audit_log
 from audit import query as audit_query
 from core.errors import Conflict, InvalidRequest, NotFound
-from core.text import json_problem, strict_loads
+from core.schemas import check_json_schema
+from core.text import strict_loads
 from memories import erasure, events, listing, llm, prompts, subjects
 from memories.models import Event, Export, Memory, MemoryHistory
 from memories.subjects import Subject
 from tenancy.models import Project
 
 MAX_INSTRUCTIONS = 10_000
-MAX_SCHEMA_BYTES = 100_000
 NO_LLM_NOTE = (
     "No LLM is configured on this memdash server, so the schema was not filled: this export "
     "lists the memories the filters match, with all their fields."
@@ -74,15 +74,7 @@ def clean_schema(value: Any) -> dict[str, Any]:
             "Schema is required: send a JSON Schema object, e.g. a Pydantic model's "
             "model_json_schema()."
         )
-    problem = json_problem(value, root="schema")
-    if problem:
-        raise InvalidRequest(problem)
-    if len(json.dumps(value)) > MAX_SCHEMA_BYTES:
-        raise InvalidRequest(f"schema is larger than {MAX_SCHEMA_BYTES} bytes")
-    try:
-        jsonschema.validators.validator_for(value).check_schema(value)
-    except jsonschema.SchemaError as exc:
-        raise InvalidRequest(f"schema is not a valid JSON Schema: {exc.message}") from exc
+    check_json_schema(value)
     return value
 
 

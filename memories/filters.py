@@ -10,7 +10,8 @@ memdash adds two keys to Mem0's: `expired` (true: only memories whose expiration
 passed; false: only the others), which is how every read hides expired memories, and `pii`,
 the kinds of personal data found in a memory's text when it was written (memories.pii):
 `{"pii": "phone"}`, `{"pii": {"in": ["phone", "email"]}}`, `{"pii": true}` for any kind,
-`{"pii": false}` for none. A bare "*" means any id; `{"eq": "*"}` is the id "*" itself.
+`{"pii": false}` for none. A bare "*" means any id; `{"eq": "*"}` is the id "*" itself. An empty id ("") is no id, as on
+adds: `{"user_id": "alex", "agent_id": ""}` is `{"user_id": "alex"}`.
 
 Anything this module does not understand raises FilterError, whose message names the offending
 key; the API turns it into a 400. No SQL is ever built from strings.
@@ -34,6 +35,8 @@ from core.text import quoted
 from memories.pii import KINDS as PII_KINDS
 
 ENTITY_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
+# An entity condition that names only empty ids: no condition at all (see _given_id).
+NO_ID = object()
 DATETIME_FIELDS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
@@ -206,8 +209,11 @@ class _Compiler:
             inner = value if isinstance(value, dict) else {"AND": _as_list(value, "NOT")}
             return ~self.node(inner, depth=depth + 1, negated=not negated)
         if key in ENTITY_FIELDS:
+            given = _given_id(value)
+            if given is NO_ID:
+                return Q()
             self.entity_fields.add(key)
-            return self.entity(key, value, negated=negated)
+            return self.entity(key, given, negated=negated)
         if key in DATETIME_FIELDS:
             return _datetime_condition(key, DATETIME_FIELDS[key], value)
         if key in DATE_FIELDS:
@@ -257,6 +263,34 @@ class _Compiler:
             else:  # nin
                 q &= ~_entity_in(name, operand) | Q(**{f"{name}__isnull": True})
         return q
+
+
+def _given_id(value: Any) -> Any:
+    """An entity condition with its empty ids left out; NO_ID when nothing is left (None stays:
+    it is the condition "no id of this kind").
+
+    Wrappers of the SDKs default unused ids to "" (`agent_id=""`), and adds already read an
+    empty id as no id: so does every filter, `{"agent_id": ""}` constrains nothing, and
+    `{"in": ["", "bot"]}` is `{"in": ["bot"]}`.
+    """
+
+    def blank(item: Any) -> bool:
+        return isinstance(item, str) and not item.strip()
+
+    if blank(value):
+        return NO_ID
+    if not isinstance(value, dict):
+        return value
+    kept: dict[str, Any] = {}
+    for op, operand in value.items():
+        if isinstance(operand, list) and any(blank(item) for item in operand):
+            operand = [item for item in operand if not blank(item)]
+            if not operand:
+                continue
+        elif blank(operand):
+            continue
+        kept[op] = operand
+    return kept or NO_ID
 
 
 def _entity_eq(name: str, value: Any, *, literal: bool = False) -> Q:

@@ -28,7 +28,7 @@ from memories.filters import (
 from memories.listing import visible
 from memories.models import Memory
 from memories.pii import KINDS as PII_KINDS
-from tenancy.models import PiiMode, Project
+from tenancy.models import Attribution, PiiMode, Project
 
 MAX_VALUES = 20
 SORTS = {"created": "created_at", "updated": "updated_at"}
@@ -388,6 +388,17 @@ class ProjectSettingsForm(forms.Form):
             "IP addresses and national identifiers it finds."
         ),
     )
+    attribution = forms.ChoiceField(
+        label="Memories of an add naming several entities",
+        choices=Attribution.choices,
+        required=False,
+        help_text=(
+            "By speaker (Mem0's platform guide): a memory from a user message gets the user_id, "
+            "one from an assistant message the agent_id. All ids (the entity-scoping guide): "
+            "every memory carries every id of the call, so filtering by user and agent together "
+            "finds it."
+        ),
+    )
 
     @classmethod
     def for_project(cls, project: Project) -> ProjectSettingsForm:
@@ -403,6 +414,7 @@ class ProjectSettingsForm(forms.Form):
                 "agent_custom_instructions": project.agent_custom_instructions,
                 "custom_categories": "\n".join(lines),
                 "pii_mode": project.pii_mode,
+                "attribution": project.attribution,
             }
         )
 
@@ -420,6 +432,7 @@ class ProjectSettingsForm(forms.Form):
     def settings_payload(self) -> dict:
         """What memories.project_settings.update_project takes (the API's PATCH body)."""
         data = dict(self.cleaned_data)
-        if not data.get("pii_mode"):
-            data.pop("pii_mode", None)
+        for name in ("pii_mode", "attribution"):
+            if not data.get(name):
+                data.pop(name, None)
         return data

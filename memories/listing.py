@@ -9,6 +9,7 @@ delete from these querysets, so what one shows is what the other would.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import models
@@ -16,6 +17,7 @@ from django.db.models import Q, QuerySet
 
 from audit.query import parse_moment
 from core.errors import InvalidRequest, NotFound
+from core.keyset import keyset_page
 from core.text import quoted
 from entities.models import Entity
 from memories.filters import UNEXPIRED, all_of, compile_filters
@@ -32,6 +34,14 @@ if TYPE_CHECKING:
 
     # An entity of entity_list, with its memory count.
     CountedEntity = WithAnnotations[Entity, MemoryCount]
+
+
+class MemoryOrigin(TypedDict):
+    """Where a listed memory came from (memory_origins)."""
+
+    input: Any
+    is_updated: bool
+
 
 SORT_KEYS = ("created_at", "updated_at")
 MAX_ENTITY_CHARS = 255
@@ -207,3 +217,55 @@ def entity_totals(project: Project) -> dict[str, int]:
         .order_by()
     )
     return dict(rows)
+
+
+def entity_chunks(
+    project: Project, *, kind: str | None = None, cap: int, size: int
+) -> Iterator[list[CountedEntity]]:
+    """Every entity of the project (of `kind`), in entity_list's order and counts, `size` at a
+    time: keyset chunks over (updated_at, id), so the millionth entity costs what the first
+    does and no chunk holds more than `size` rows in memory."""
+    entities = entity_list(project, kind=kind, cap=cap)
+    cursor: str | None = None
+    while True:
+        window = keyset_page(entities, key="updated_at", size=size, older=cursor)
+        if window.rows:
+            yield window.rows
+        if window.older is None:
+            return
+        cursor = window.older
+
+
+# --- one entity's memories, the project's history ------------------------------------------------
+
+
+def entity_memories(
+    project: Project, kind: str, name: str, *, show_expired: bool
+) -> MemoryQuerySet:
+    """One entity's memories as lists show them: newest first, expired ones only with
+    `show_expired` (GET /v1/memories/{entity_type}/{entity_id}/)."""
+    return memory_list(project, {f"{kind}_id": name}, show_expired=show_expired)
+
+
+def memory_origins(project: Project, memory_ids: Iterable[Any]) -> dict[str, MemoryOrigin]:
+    """For each of a page's memories: the input messages of the change that added it, and
+    whether it was changed since (one query over history_memory_idx)."""
+    origins: dict[str, MemoryOrigin] = {}
+    rows = (
+        MemoryHistory.objects.filter(project=project, memory_id__in=list(memory_ids))
+        .order_by("memory_id", "created_at", "id")
+        .values_list("memory_id", "event", "input")
+    )
+    for memory_id, event, given in rows:
+        origin = origins.setdefault(str(memory_id), {"input": None, "is_updated": False})
+        if event == MemoryHistory.Action.ADD and origin["input"] is None:
+            origin["input"] = given
+        elif event == MemoryHistory.Action.UPDATE:
+            origin["is_updated"] = True
+    return origins
+
+
+def history_list(project: Project) -> QuerySet[MemoryHistory]:
+    """Every change of the project's memories, newest first (GET /v1/memories/events/),
+    served by history_recent_idx."""
+    return MemoryHistory.objects.filter(project=project).order_by("-created_at", "-id")

@@ -1,5 +1,6 @@
 """Project settings: custom instructions and categories, Mem0's other project flags, and
-memdash's `pii_mode` (memories.pii: flag, redact or reject personal data on write).
+memdash's own: `pii_mode` (memories.pii: flag, redact or reject personal data on write) and
+`attribution` (tenancy.models.Attribution: whose memory each message of an add becomes).
 
 The API (memories.api.project) and the dashboard's settings page both go through update_project.
 """
@@ -13,7 +14,7 @@ from django.db import transaction
 from audit import log as audit_log
 from core.errors import InvalidRequest
 from memories.models import Category
-from tenancy.models import PiiMode, Project
+from tenancy.models import Attribution, PiiMode, Project
 
 TEXT_SETTINGS = ("name", "description", "custom_instructions", "agent_custom_instructions")
 # Flags Mem0 projects carry; memdash stores and reports them.
@@ -29,6 +30,8 @@ OPTION_SETTINGS = {
     "update_custom_instructions": str,
     "summary_custom_instructions": str,
 }
+# memdash's own settings, each one of a set of values.
+CHOICE_SETTINGS = {"pii_mode": PiiMode, "attribution": Attribution}
 
 
 def custom_categories(project: Project) -> list[dict[str, str]]:
@@ -56,6 +59,7 @@ def project_payload(project: Project, *, role: str | None = None) -> dict[str, A
         "is_default": False,
         "user_role": role,
         "pii_mode": project.pii_mode,
+        "attribution": project.attribution,
     }
     for name in OPTION_SETTINGS:
         payload[name] = options.get(name)
@@ -124,11 +128,12 @@ def update_project(project: Project, data: dict[str, Any]) -> Project:
             project.options = {**(project.options or {}), name: value}
             if "options" not in fields:
                 fields.append("options")
-    if "pii_mode" in data:
-        if data["pii_mode"] not in PiiMode.values:
-            raise InvalidRequest(f"pii_mode must be one of: {', '.join(PiiMode.values)}")
-        project.pii_mode = data["pii_mode"]
-        fields.append("pii_mode")
+    for name, choices in CHOICE_SETTINGS.items():
+        if name in data:
+            if data[name] not in choices.values:
+                raise InvalidRequest(f"{name} must be one of: {', '.join(choices.values)}")
+            setattr(project, name, data[name])
+            fields.append(name)
     if "custom_categories" in data:
         categories = parse_categories(data["custom_categories"])
         Category.objects.filter(project=project).delete()
@@ -154,6 +159,6 @@ def _snapshot(project: Project) -> dict[str, Any]:
     return {
         **{name: getattr(project, name) for name in TEXT_SETTINGS},
         **{name: (project.options or {}).get(name) for name in OPTION_SETTINGS},
-        "pii_mode": project.pii_mode,
+        **{name: getattr(project, name) for name in CHOICE_SETTINGS},
         "custom_categories": custom_categories(project),
     }

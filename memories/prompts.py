@@ -244,3 +244,66 @@ def fill_export_prompt(
     if problem:
         parts.append(f"Your previous answer did not follow the schema: {problem}. Correct it.")
     return FILL_EXPORT_SYSTEM, "\n\n".join(parts)
+
+
+# --- summaries -------------------------------------------------------------------------------------
+
+SUMMARISE = "summarise memories"
+MAX_SUMMARY_CHARS = 20_000
+
+SUMMARISE_SYSTEM = """# Task: summarise memories
+You read the memories an AI assistant keeps (about users, agents, apps or runs) and write a
+short summary of what they say, for a person who wants the gist without reading them all.
+
+Answer with one JSON object, nothing else:
+{"summary": "<the summary, in plain prose>"}
+
+- Use only what the memories say; never invent facts.
+- Group related memories; lead with what matters most; keep it to a few short paragraphs.
+- When memories contradict each other, the newest one wins (each memory has its date).
+- Follow the custom instructions, when there are any."""
+
+
+def summary_prompt(memories: list[dict[str, Any]], instructions: str) -> tuple[str, str]:
+    parts = []
+    if instructions.strip():
+        parts.append(f"Custom instructions:\n{instructions.strip()}")
+    parts.append(f"Memories (newest first):\n{json.dumps(memories, ensure_ascii=False)}")
+    return SUMMARISE_SYSTEM, "\n\n".join(parts)
+
+
+def parse_summary(reply: dict) -> str:
+    text = reply.get("summary")
+    if not isinstance(text, str) or not text.strip():
+        raise LLMResponseError('summary reply has no "summary" text')
+    return text.strip()[:MAX_SUMMARY_CHARS]
+
+
+# --- profiles --------------------------------------------------------------------------------------
+
+WRITE_PROFILE = "write user profile"
+
+WRITE_PROFILE_SYSTEM = """# Task: write user profile
+You turn the memories an AI assistant keeps about one user into their profile: one JSON object
+that follows a JSON Schema, so that the assistant can know the user at a glance.
+
+Answer with the JSON object only, valid against the schema:
+- Each property's description says what belongs in it.
+- Use only what the memories say; leave a field null (or out, when it is not required) when they
+  say nothing about it. Never invent values.
+- When memories contradict each other, the newest one wins (each memory has its date).
+- Follow the custom instructions, when there are any, unless they contradict the schema."""
+
+
+def profile_prompt(
+    schema: dict[str, Any], memories: list[dict[str, Any]], instructions: str, problem: str = ""
+) -> tuple[str, str]:
+    parts = [f"JSON Schema:\n{json.dumps(schema, ensure_ascii=False)}"]
+    if instructions.strip():
+        parts.append(f"Custom instructions:\n{instructions.strip()}")
+    parts.append(
+        f"Memories of the user (newest first):\n{json.dumps(memories, ensure_ascii=False)}"
+    )
+    if problem:
+        parts.append(f"Your previous answer did not follow the schema: {problem}. Correct it.")
+    return WRITE_PROFILE_SYSTEM, "\n\n".join(parts)

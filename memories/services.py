@@ -10,6 +10,7 @@ anything is written, so every surface refuses the same input the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -32,12 +33,31 @@ from core.errors import (
 from core.keyset import capped_count
 from entities.models import Entity
 from entities.services import touch_entities
-from memories import embeddings, erasure, events, holds, listing, llm, pii, pipeline, trash
-from memories.attribution import AddInput, Attributed, Message, Scope, attribute, memory_hash
+from memories import (
+    embeddings,
+    erasure,
+    events,
+    holds,
+    listing,
+    llm,
+    pii,
+    pipeline,
+    profiles,
+    trash,
+)
+from memories.attribution import (
+    ALL_IDS_MARK,
+    AddInput,
+    Attributed,
+    Message,
+    Scope,
+    attribute,
+    memory_hash,
+)
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
 from memories.webhooks import notify
-from tenancy.models import Project
+from tenancy.models import Attribution, Project
 
 UNSET: Any = object()
 # Memories one chunk of a delete removes (each chunk is its own transaction).
@@ -114,6 +134,7 @@ def submit_add(
     the embedder cannot complete fails its Event and raises UpstreamUnavailable (try again
     later) or UpstreamFailed (the LLM answered nonsense); both messages name the Event.
     """
+    add = dataclasses.replace(add, scope=project_scope(project, add.scope))
     if not infer:
         return add_memories(
             project,
@@ -140,6 +161,11 @@ def submit_add(
     except llm.LLMError as exc:
         raise UpstreamFailed(f"{exc} (event {event.pk})") from exc
     return finished or event
+
+
+def project_scope(project: Project, scope: Scope) -> Scope:
+    """The call's scope under the project's attribution setting (tenancy.models.Attribution)."""
+    return dataclasses.replace(scope, all_ids=project.attribution == Attribution.ALL_IDS)
 
 
 def open_add_event(project: Project, add: AddInput, *, actor: str) -> Event:
@@ -182,6 +208,9 @@ def add_memories(
         raise InvalidRequest("At least one of user_id, agent_id, app_id or run_id is required.")
     check_messages(messages)
     check_metadata(metadata)
+    scope = project_scope(project, scope)
+    if scope.all_ids:
+        payload = {**(payload or {}), **ALL_IDS_MARK}
     # Refuses personal data (pii_mode reject), or redacts it everywhere the add records it.
     screening = pii.screen_messages(project, messages)
     messages = screening.messages(messages)
@@ -569,6 +598,7 @@ def delete_entity(project: Project, entity: Entity, *, actor: str) -> Event:
     # An entity whose memories a legal hold kept stays, with them.
     if event.status == Event.Status.SUCCEEDED and not (event.results or {}).get("held"):
         entity.delete()
+        profiles.forget(project, entity.kind, entity.name)
     return event
 
 
@@ -591,6 +621,7 @@ def run_delete_event(event_id: Any) -> Event | None:
         Entity.objects.for_project(project).filter(
             kind=payload["entity_type"], name=payload["entity_id"]
         ).delete()
+        profiles.forget(project, payload["entity_type"], payload["entity_id"])
     event.refresh_from_db()
     return event
 

@@ -16,7 +16,18 @@ from typing import Any
 from celery import Task, shared_task
 
 from core.errors import EmbeddingError, MemdashError
-from memories import erasure, events, exports, llm, pipeline, retention, services, trash
+from memories import (
+    erasure,
+    events,
+    exports,
+    llm,
+    pipeline,
+    profiles,
+    projects,
+    retention,
+    services,
+    trash,
+)
 from memories.models import Webhook
 from memories.webhooks import delivery, notify, targets
 
@@ -50,6 +61,14 @@ def process_add_event(self: Task, event_id: str) -> None:
 def process_delete_event(self: Task, event_id: str) -> None:
     """Run a large delete (by filter or of an entity) recorded as a PENDING DELETE event."""
     services.run_delete_event(event_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+def process_project_delete(self: Task, event_id: str) -> None:
+    """Delete a whole project (memories.projects), queued when it was too large to delete within
+    the request. A worker killed mid-way leaves the project marked as being deleted; asking for
+    the deletion again starts it again, and the run carries on from what is left."""
+    projects.run_deletion(event_id)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
@@ -117,3 +136,10 @@ def recover_stale_events() -> list[str]:
     Runs from Celery beat every minute and when a worker starts.
     """
     return events.recover_stale()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+def process_profile_event(self: Task, event_id: str) -> None:
+    """Write the profiles of a profile job (memories.profiles). Each user's LLM failure is
+    recorded on their profile and the job goes on; a re-run skips the users already done."""
+    profiles.run(event_id)

@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from audit import context as audit_context
 from audit import log as audit_log
 from core.htmx import HtmxHttpRequest
+from tenancy.deletion import deletion_under_way
 from tenancy.models import Membership, Project, Role
 
 SESSION_KEY = "memdash_project_id"
@@ -97,6 +98,10 @@ def project_member(
             membership = current_membership(request)
             if membership is None:
                 return render(request, "no_project.html", status=403)
+            if deletion := deletion_under_way(membership.project):
+                # As its API keys get 410 (tenancy.authentication): no half-deleted project.
+                context = {"deleting": membership.project, "deletion": deletion}
+                return render(request, "project_deleting.html", context, status=410)
             if not Role.allows(membership.role, role):
                 raise PermissionDenied(
                     f"Your role in this project is {membership.role}; this needs {role}."

@@ -8,10 +8,19 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from tenancy.deletion import deletion_under_way
 from tenancy.models import ApiKey, hash_key
 
 # Recording every request's time would turn each read into a write; a minute is precise enough.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
+
+class ProjectGone(exceptions.APIException):
+    """The key's project is being deleted (memories.projects): nothing of it is served, so no
+    client reads a half-deleted project."""
+
+    status_code = 410
+    default_code = "project_gone"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -42,6 +51,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             )
         if not key.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if deletion := deletion_under_way(key.project):
+            raise ProjectGone(
+                f"Project {key.project.public_id} is being deleted (event "
+                f"{deletion['event_id']}); its API keys no longer work."
+            )
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

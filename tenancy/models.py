@@ -53,6 +53,19 @@ class PiiMode(models.TextChoices):
     REJECT = "reject", "Reject: refuse the write (400 naming the kinds)"
 
 
+class Attribution(models.TextChoices):
+    """Whose memory a message of an add becomes when the call names several entities.
+
+    The two Mem0 guides disagree: the platform guide files user messages under user_id and
+    assistant messages under agent_id; the entity-scoping guide (and integrations such as
+    mem0-strands) expect every memory to carry all the ids of the call, so that
+    AND(user_id, agent_id) finds it.
+    """
+
+    SPEAKER = "speaker", "By speaker: user messages under user_id, assistant ones under agent_id"
+    ALL_IDS = "all_ids", "All ids: every memory carries every id of the call"
+
+
 class Organization(models.Model):
     """A tenant: a company or team. Owns projects."""
 
@@ -83,6 +96,7 @@ class Project(models.Model):
     # (multilingual, decay, memory_depth, usecase_setting, enable_graph, version, ...).
     options = models.JSONField(default=dict, blank=True)
     pii_mode = models.CharField(max_length=10, choices=PiiMode, default=PiiMode.FLAG)
+    attribution = models.CharField(max_length=10, choices=Attribution, default=Attribution.SPEAKER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,6 +25,14 @@ def required_role(view: APIView, method: str) -> str:
     return Role.VIEWER if method in READ_METHODS else Role.EDITOR
 
 
+def role_refusal(key: ApiKey, needed: str) -> str | None:
+    """Why `key` may not do what needs the role `needed`, or None when it may (the API and the
+    MCP tools say it the same way)."""
+    if Role.allows(key.role, needed):
+        return None
+    return f"This API key has the {key.role} role; this operation needs {needed}."
+
+
 class HasProjectRole(permissions.BasePermission):
     message = "Your API key's role does not allow this operation."
 
@@ -32,8 +40,8 @@ class HasProjectRole(permissions.BasePermission):
         key = request.auth
         if not isinstance(key, ApiKey):
             return False
-        needed = required_role(view, request.method or "GET")
-        if not Role.allows(key.role, needed):
-            self.message = f"This API key has the {key.role} role; this operation needs {needed}."
+        refusal = role_refusal(key, required_role(view, request.method or "GET"))
+        if refusal:
+            self.message = refusal
             return False
         return True

@@ -13,7 +13,8 @@ replies per pipeline step, recognised by the `# Task:` line each system prompt s
     llm.on("extract facts", delay=3, reply=...)       # a slow reply
 
 Without a matching script the server answers sensible defaults: no facts; ADD every new fact;
-no categories; an empty object for an export's schema. Every request is recorded in `llm.calls`.
+no categories; an empty object for an export's schema and for a user profile; a one-line
+summary. Every request is recorded in `llm.calls`.
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ def default_reply(task: str, user: str) -> dict[str, Any]:
     if task == "categorize memories":
         return {"categories": []}
     if task == "fill export schema":
+        return {}
+    if task == "summarise memories":
+        return {"summary": "A summary of the memories."}
+    if task == "write user profile":
         return {}
     return {"facts": []}
 

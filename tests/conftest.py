@@ -10,7 +10,9 @@ Tests run against the embedded PostgreSQL (real pgvector, real HNSW) and the rea
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import concurrent.futures
 import datetime as dt
 import importlib
 import os
@@ -94,6 +96,28 @@ ANY_UUID = _AnyUUID()
 ANY_TIMESTAMP = _AnyTimestamp()
 ANY_HASH = _AnyHash()
 ANY_SCORE = _AnyScore()
+
+
+def run_async(coroutine):
+    """Run a coroutine to its end on an event loop of its own thread: Playwright's sync API
+    (the browser tests) leaves a loop running in the main thread, where asyncio.run refuses."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+class LoopThread:
+    """One event loop in a thread of its own, for a test that awaits one client many times."""
+
+    def __init__(self) -> None:
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self.loop = self.pool.submit(asyncio.new_event_loop).result()
+
+    def run(self, coroutine):
+        return self.pool.submit(self.loop.run_until_complete, coroutine).result()
+
+    def close(self) -> None:
+        self.pool.submit(self.loop.close).result()
+        self.pool.shutdown()
 
 
 _DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}

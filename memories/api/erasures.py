@@ -20,7 +20,7 @@ from core import receipts
 from core.api.pagination import paginate
 from core.errors import InvalidRequest, NotFound
 from memories import erasure
-from memories.api import params
+from memories.api import docs, params
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import Erasure
@@ -64,6 +64,7 @@ def _text(body: dict[str, Any], name: str, limit: int) -> str:
     return value.strip()
 
 
+@docs.erasures
 class ErasuresView(ProjectAPIView):
     """POST: preview (`dry_run`, the default) or confirm an erasure. GET: the erasures."""
 
@@ -120,6 +121,7 @@ class ErasuresView(ProjectAPIView):
         )
 
 
+@docs.erasure_detail
 class ErasureDetailView(ProjectAPIView):
     """GET /v1/erasures/{id}/: one erasure, its progress, and its receipt once done."""
 
@@ -138,6 +140,7 @@ class ErasureDetailView(ProjectAPIView):
         return Response(erasure_payload(record))
 
 
+@docs.public_key
 class PublicKeyView(APIView):
     """GET /v1/receipts/public-key/: the key that verifies this deployment's receipts."""
 
@@ -155,6 +158,7 @@ class PublicKeyView(APIView):
         )
 
 
+@docs.verify_receipt
 class VerifyReceiptView(APIView):
     """POST /v1/receipts/verify/ with a receipt (or {"receipt": ...}): whether it verifies."""
 

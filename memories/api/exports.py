@@ -25,10 +25,11 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.errors import error_body
 from core.api.pagination import paginate
 from core.errors import FilterError, InvalidRequest, MemdashError, NotFound
 from memories import exports
-from memories.api import params
+from memories.api import docs, params
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import Event, Export
@@ -41,8 +42,10 @@ NOT_READY = "The export is still being built; ask again in a few seconds."
 
 
 def _platform_error(exc: MemdashError, key: str) -> Response:
-    """An error in the Platform's shape (`message` or `error`) and memdash's (`detail`)."""
-    return Response({key: exc.detail, "detail": exc.detail}, status=exc.status_code)
+    """An error with the key the Platform documents for this operation (`message` or
+    `error`) besides memdash's own."""
+    extra: dict[str, Any] = {key: exc.detail}
+    return Response(error_body(exc.detail, **extra), status=exc.status_code)
 
 
 def _unavailable(export: Export) -> Response | None:
@@ -61,15 +64,16 @@ def _unavailable(export: Export) -> Response | None:
     if event.status == Event.Status.FAILED:
         detail = f"{event.error or 'The export failed.'} Create the export again."
         return Response(
-            {"detail": detail, "error": detail, "id": str(export.pk), "status": event.status},
+            error_body(detail, id=str(export.pk), status=event.status),
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if export.is_expired:
         detail = f"This export expired at {iso(export.expires_at)}; create it again."
-        return Response({"detail": detail, "error": detail}, status=status.HTTP_410_GONE)
+        return Response(error_body(detail), status=status.HTTP_410_GONE)
     return None
 
 
+@docs.platform_exports
 class PlatformExportsView(ProjectAPIView):
     """POST /v1/exports/: queue a Platform export. A read: any key that may list memories may
     export them."""
@@ -109,6 +113,7 @@ def _lookup_filters(body: dict[str, Any]) -> dict[str, Any]:
     return params.combine(body.get("filters"), params.param_filters(body, entities=True))
 
 
+@docs.platform_export_get
 class PlatformExportGetView(ProjectAPIView):
     """POST /v1/exports/get/: a Platform export, by id or by the filters it was made with."""
 
@@ -171,6 +176,7 @@ def subject_export_payload(record: Export) -> dict[str, Any]:
     }
 
 
+@docs.subject_exports
 class SubjectExportsView(ProjectAPIView):
     """POST: queue the full export of a subject ({entity_type, entity_id} or {filters}).
     GET: the project's subject exports, newest first."""
@@ -204,6 +210,7 @@ class SubjectExportsView(ProjectAPIView):
         )
 
 
+@docs.subject_export_detail
 class SubjectExportDetailView(ProjectAPIView):
     required_roles = {"GET": Role.COMPLIANCE}
 
@@ -211,6 +218,7 @@ class SubjectExportDetailView(ProjectAPIView):
         return Response(subject_export_payload(_subject_export(self, export_id)))
 
 
+@docs.subject_export_download
 class SubjectExportDownloadView(ProjectAPIView):
     """GET /v1/subject-exports/{id}/download/: the zip, recorded as a DOWNLOAD Event."""
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api.pagination import paginate
 from core.errors import InvalidRequest
 from memories import holds
+from memories.api import docs
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import LegalHold
@@ -36,6 +37,7 @@ def hold_payload(hold: LegalHold) -> dict[str, Any]:
     }
 
 
+@docs.holds
 class HoldsView(ProjectAPIView):
     """GET: every hold, newest first (`?active=true` for the active ones). POST: place one."""
 
@@ -73,6 +75,7 @@ class HoldsView(ProjectAPIView):
         return Response(hold_payload(hold), status=status.HTTP_201_CREATED)
 
 
+@docs.hold_detail
 class HoldDetailView(ProjectAPIView):
     required_roles = {"GET": Role.COMPLIANCE}
 
@@ -82,6 +85,7 @@ class HoldDetailView(ProjectAPIView):
         )
 
 
+@docs.hold_release
 class HoldReleaseView(ProjectAPIView):
     required_roles = {"POST": Role.COMPLIANCE}
 

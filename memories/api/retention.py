@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from core.api.pagination import paginate
 from memories import retention
+from memories.api import docs
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import RetentionPolicy
@@ -35,6 +36,7 @@ def policy_payload(policy: RetentionPolicy) -> dict[str, Any]:
     }
 
 
+@docs.retention_policies
 class PoliciesView(ProjectAPIView):
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
 
@@ -60,6 +62,7 @@ class _PolicyView(ProjectAPIView):
         return retention.get_policy(self.project, parse_uuid(policy_id, label="policy_id"))
 
 
+@docs.retention_policy
 class PolicyDetailView(_PolicyView):
     required_roles = {"GET": Role.ADMIN, "PATCH": Role.ADMIN, "DELETE": Role.ADMIN}
 
@@ -72,9 +75,10 @@ class PolicyDetailView(_PolicyView):
 
     def delete(self, request: Request, policy_id: str) -> Response:
         retention.delete_policy(self.policy(policy_id), actor=self.actor)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response({"message": "Retention policy deleted; its memories stay."})
 
 
+@docs.retention_preview
 class PolicyPreviewView(_PolicyView):
     required_roles = {"POST": Role.ADMIN}
 

@@ -29,6 +29,13 @@ class EntityIdField(serializers.CharField):
             required=False, allow_null=True, allow_blank=True, max_length=255, **kwargs
         )
 
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # An empty or blank id is no id (DRF's CharField would hand back "" without calling
+        # to_internal_value): wrappers of the SDKs default unused ids to "".
+        if isinstance(data, str) and not data.strip():
+            return None
+        return super().run_validation(data)
+
     def to_internal_value(self, data: Any) -> str | None:  # type: ignore[override]
         # None for an empty id: the stubs' CharField returns str, this field may return None.
         if isinstance(data, bool) or not isinstance(data, str | int):
@@ -227,7 +234,12 @@ class AddRequest(serializers.Serializer):
                 Message(role=m["role"], content=m["content"], name=m.get("name"))
                 for m in attrs["messages"]
             ],
-            scope=Scope(**{name: attrs.get(name) for name in ENTITY_FIELDS}),
+            scope=Scope(
+                user_id=attrs.get("user_id"),
+                agent_id=attrs.get("agent_id"),
+                app_id=attrs.get("app_id"),
+                run_id=attrs.get("run_id"),
+            ),
             metadata=attrs.get("metadata"),
             immutable=attrs["immutable"],
             expiration_date=attrs.get("expiration_date"),

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from core.api.pagination import paginate
 from core.errors import InvalidRequest
 from memories import trash
+from memories.api import docs
 from memories.api.serializers import iso, memory_payload
 from memories.api.views import parse_uuid
 from memories.filters import ENTITY_FIELDS, compile_filters
@@ -56,6 +57,7 @@ class _TrashListing(ProjectAPIView):
         return Response(page)
 
 
+@docs.trash_list
 class TrashView(_TrashListing):
     def get(self, request: Request) -> Response:
         query = request.query_params
@@ -63,6 +65,7 @@ class TrashView(_TrashListing):
         return self.answer(request, filters, query)
 
 
+@docs.trash_filter
 class TrashListView(_TrashListing):
     def post(self, request: Request) -> Response:
         body = self.body()
@@ -80,6 +83,7 @@ def _memory_ids(body: dict[str, Any]) -> list[str]:
     return [str(parse_uuid(pk)) for pk in ids]
 
 
+@docs.trash_restore
 class TrashRestoreView(ProjectAPIView):
     required_roles = {"POST": Role.EDITOR}
 
@@ -88,6 +92,7 @@ class TrashRestoreView(ProjectAPIView):
         return Response({"event_id": str(event.pk), **(event.results or {})})
 
 
+@docs.trash_purge
 class TrashPurgeView(ProjectAPIView):
     required_roles = {"POST": Role.EDITOR}
 

@@ -1,8 +1,21 @@
 """Memory API routes, at Mem0's paths. Specific paths come before `<memory_id>` ones."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from memories.api import erasures, exports, holds, project, retention, trash, views, webhooks
+from memories.api import (
+    entity_memories,
+    erasures,
+    exports,
+    holds,
+    profiles,
+    project,
+    retention,
+    stats,
+    summary,
+    trash,
+    views,
+    webhooks,
+)
 
 app_name = "memories-api"
 
@@ -10,6 +23,14 @@ urlpatterns = [
     path("v1/memories/", views.MemoriesV1View.as_view(), name="v1-memories"),
     path("v1/memories/search/", views.SearchV1View.as_view(), name="v1-search"),
     path("v1/memories/batch/", views.BatchView.as_view(), name="v1-memories-batch"),
+    path("v1/memories/events/", entity_memories.HistoryEventsView.as_view(), name="history-events"),
+    # An entity's memories; its id may contain "/" (the SDKs percent-encode it). Only the four
+    # kinds match here, so /v1/memories/{uuid}/history/ still reaches the history route.
+    re_path(
+        r"^v1/memories/(?P<kind>user|agent|app|run)/(?P<name>.+)/$",
+        entity_memories.EntityMemoriesView.as_view(),
+        name="entity-memories",
+    ),
     path("v1/memories/<str:memory_id>/", views.MemoryDetailView.as_view(), name="memory-detail"),
     path(
         "v1/memories/<str:memory_id>/history/",
@@ -20,6 +41,7 @@ urlpatterns = [
     path("v1/feedback/", views.FeedbackView.as_view(), name="feedback"),
     path("v1/event/<str:event_id>/", views.EventDetailView.as_view(), name="event-detail"),
     path("v1/events/", views.EventListView.as_view(), name="event-list"),
+    path("v1/stats/", stats.StatsView.as_view(), name="stats"),
     path("v1/erasures/", erasures.ErasuresView.as_view(), name="erasures"),
     path("v1/trash/", trash.TrashView.as_view(), name="trash"),
     path("v1/trash/list/", trash.TrashListView.as_view(), name="trash-list"),
@@ -55,13 +77,32 @@ urlpatterns = [
         exports.SubjectExportDownloadView.as_view(),
         name="subject-export-download",
     ),
+    path("v1/summary/", summary.SummaryView.as_view(), name="summary"),
     path("v1/receipts/public-key/", erasures.PublicKeyView.as_view(), name="receipt-key"),
     path("v1/receipts/verify/", erasures.VerifyReceiptView.as_view(), name="receipt-verify"),
     path("v2/memories/", views.ListV2View.as_view(), name="v2-list"),
+    path("v2/profiles/settings/", profiles.ProfileSettingsView.as_view(), name="profile-settings"),
+    path("v2/profiles/jobs/", profiles.ProfileJobsView.as_view(), name="profile-jobs"),
+    path(
+        "v2/profiles/jobs/<str:job_id>/",
+        profiles.ProfileJobDetailView.as_view(),
+        name="profile-job",
+    ),
+    # Before entities-api's v2/entities/<kind>/<path:name>/ (memdash.urls includes this first).
+    path(
+        "v2/entities/user/<path:entity_id>/profile/",
+        profiles.EntityProfileView.as_view(),
+        name="entity-profile",
+    ),
     path("v2/memories/search/", views.SearchV2View.as_view(), name="v2-search"),
     path("v3/memories/", views.ListV3View.as_view(), name="v3-list"),
     path("v3/memories/add/", views.AddV3View.as_view(), name="v3-add"),
     path("v3/memories/search/", views.SearchV3View.as_view(), name="v3-search"),
+    path(
+        "api/v1/orgs/organizations/<str:org_id>/",
+        project.OrganizationDetailView.as_view(),
+        name="organization-detail",
+    ),
     path(
         "api/v1/orgs/organizations/<str:org_id>/projects/<str:project_id>/",
         project.ProjectDetailView.as_view(),
@@ -76,5 +117,12 @@ urlpatterns = [
         "api/v1/webhooks/<str:webhook_id>/",
         webhooks.WebhookDetailView.as_view(),
         name="webhook-detail",
+    ),
+    # Last: any other /v1/memories/{type}/{id}/ is an entity path with a bad type (a 400
+    # that names the types), not an unknown URL.
+    path(
+        "v1/memories/<str:kind>/<str:name>/",
+        entity_memories.EntityMemoriesView.as_view(),
+        name="entity-memories-bad-type",
     ),
 ]

@@ -18,7 +18,7 @@ from core.api.pagination import DEFAULT_PAGE_SIZE, paginate, paginate_list, pars
 from core.errors import InvalidRequest, NotFound
 from core.text import quoted
 from memories import listing, past, services
-from memories.api import params
+from memories.api import docs, params
 from memories.api.serializers import (
     AddRequest,
     BatchRequest,
@@ -86,6 +86,7 @@ def _recorded_payload(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("org_id", "project_id")}
 
 
+@docs.memories_v1
 class MemoriesV1View(AddMixin):
     """/v1/memories/: legacy add (POST), legacy list (GET) and delete by entity (DELETE)."""
 
@@ -143,6 +144,7 @@ def delete_response(event: Event, done_message: str) -> dict[str, Any]:
     return {"message": "Delete in progress. This may take some time.", "event_id": str(event.id)}
 
 
+@docs.add_v3
 class AddV3View(AddMixin):
     """POST /v3/memories/add/: the current SDKs' add. Inference always runs in the background."""
 
@@ -203,6 +205,7 @@ def _page(
     )
 
 
+@docs.list_v2
 class ListV2View(ProjectAPIView):
     """POST /v2/memories/: seed-era list (bare list; paginated when page and page_size are given)."""
 
@@ -221,6 +224,7 @@ class ListV2View(ProjectAPIView):
         )
 
 
+@docs.list_v3
 class ListV3View(ProjectAPIView):
     """POST /v3/memories/: the current SDKs' get_all, always paginated."""
 
@@ -289,6 +293,7 @@ class SearchMixin(ProjectAPIView):
         return results
 
 
+@docs.search_v1
 class SearchV1View(SearchMixin):
     """POST /v1/memories/search/: top-level ids (or `filters` with version v2); v1.0 returns a
     bare list, v1.1 {"results": [...]}."""
@@ -305,6 +310,7 @@ class SearchV1View(SearchMixin):
         return Response(results)
 
 
+@docs.search_v2
 class SearchV2View(SearchMixin):
     """POST /v2/memories/search/: seed-era search, bare list."""
 
@@ -317,6 +323,7 @@ class SearchV2View(SearchMixin):
         )
 
 
+@docs.search_v3
 class SearchV3View(SearchMixin):
     """POST /v3/memories/search/: the current SDKs' search, {"results": [...]}."""
 
@@ -330,6 +337,7 @@ class SearchV3View(SearchMixin):
 # --- one memory ------------------------------------------------------------------------------------
 
 
+@docs.memory_detail
 class MemoryDetailView(MemoryLookupMixin):
     """GET / PUT / DELETE /v1/memories/{id}/. `get` ignores expiry."""
 
@@ -364,6 +372,7 @@ class MemoryDetailView(MemoryLookupMixin):
         return Response(body)
 
 
+@docs.memory_history
 class MemoryHistoryView(MemoryLookupMixin):
     """GET /v1/memories/{id}/history/: every change, oldest first. Works after deletion too."""
 
@@ -380,6 +389,7 @@ class MemoryHistoryView(MemoryLookupMixin):
         return Response(payload)
 
 
+@docs.batch
 class BatchView(ProjectAPIView):
     """PUT / DELETE /v1/batch/: up to 1000 memories, all or nothing."""
 
@@ -406,6 +416,7 @@ class BatchView(ProjectAPIView):
         return Response({"message": f"Successfully deleted {len(ids)} memories"})
 
 
+@docs.feedback
 class FeedbackView(MemoryLookupMixin):
     """POST /v1/feedback/: POSITIVE / NEGATIVE / VERY_NEGATIVE, or null to clear."""
 
@@ -431,6 +442,7 @@ class FeedbackView(MemoryLookupMixin):
 # --- events ----------------------------------------------------------------------------------------
 
 
+@docs.event_detail
 class EventDetailView(ProjectAPIView):
     def get(self, request: Request, event_id: str) -> Response:
         event = listing.get_event(self.project, parse_uuid(event_id, label="event_id"))
@@ -438,6 +450,7 @@ class EventDetailView(ProjectAPIView):
         return Response(event_payload(event))
 
 
+@docs.event_list
 class EventListView(ProjectAPIView):
     def get(self, request: Request) -> Response:
         query = request.query_params

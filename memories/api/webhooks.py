@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import NotFound
+from memories.api import docs
 from memories.api.serializers import iso
 from memories.api.views import parse_uuid
 from memories.models import Webhook
@@ -34,6 +35,7 @@ def webhook_payload(hook: Webhook, *, with_secret: bool = False) -> dict[str, An
     return data
 
 
+@docs.project_webhooks
 class ProjectWebhooksView(ProjectAPIView):
     """GET (list) / POST (create) a project's webhooks. Admin keys only: they see secrets."""
 
@@ -58,6 +60,7 @@ class ProjectWebhooksView(ProjectAPIView):
         return Response(webhook_payload(hook, with_secret=True), status=status.HTTP_201_CREATED)
 
 
+@docs.webhook_detail
 class WebhookDetailView(ProjectAPIView):
     required_roles = {
         "GET": Role.ADMIN,

@@ -9,11 +9,13 @@ from rest_framework.response import Response
 from audit import query as audit_query
 from core.api.pagination import paginate
 from core.errors import NotFound
+from tenancy.api import docs
 from tenancy.api.base import ProjectAPIView
 from tenancy.models import Role
 from tenancy.services import member_names
 
 
+@docs.audit_log
 class AuditLogView(ProjectAPIView):
     required_roles = {"GET": Role.ADMIN}
     # Another project's log does not exist for this key (as on the dashboard): not found.

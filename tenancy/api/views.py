@@ -5,9 +5,11 @@ from __future__ import annotations
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from tenancy.api import docs
 from tenancy.api.base import ProjectAPIView
 
 
+@docs.ping
 class PingView(ProjectAPIView):
     """GET /v1/ping/: who the key belongs to. The TypeScript SDK needs status "ok"."""
 

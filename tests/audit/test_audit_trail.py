@@ -24,7 +24,7 @@ from memories.models import Erasure, Export, Webhook
 from memories.subjects import Subject
 from memories.webhooks import subscriptions
 from tenancy import services
-from tenancy.models import ApiKey, Membership, Project, Role
+from tenancy.models import ApiKey, Membership, Organization, Project, Role
 from tenancy.services import create_api_key
 from tests.conftest import add_verbatim, api_client
 
@@ -138,16 +138,21 @@ class Expect:
     response: Any = None  # the request that made the change; None: made outside a request
     in_project: bool = True  # logins belong to no project
     entities: set[str] = field(default_factory=set)
+    # A row of another project than the world's (a project or organization being created).
+    project_id: int | None = None
+    # The rows a change writes along with its own (a deleted project's keys and members).
+    along: set[str] = field(default_factory=set)
 
 
 def check(w: World, expect: Expect) -> AuditEntry:
     rows = changes_since(w.mark)
-    assert [r.action for r in rows] == [expect.action]
-    row = rows[0]
+    assert [r.action for r in rows if r.action not in expect.along] == [expect.action]
+    row = next(r for r in rows if r.action == expect.action)
     assert row.kind == "change"
     who = (row.surface, row.actor_type, row.actor_id, row.actor_name, row.actor_label, row.role)
     assert who == expect.by
-    assert row.project_id == (w.project.pk if expect.in_project else None)
+    in_project = w.project.pk if expect.in_project else None
+    assert row.project_id == (expect.project_id or in_project)
     assert row.target == expect.target
     assert row.details == expect.details
     assert set(row.entities) == expect.entities
@@ -523,9 +528,70 @@ def retention_delete(w: World) -> Expect:
     policy = retention.create_policy(w.project, RETENTION, actor="user:alice")
     w.begin()
     response = w.admin.delete(f"/v1/retention-policies/{policy.pk}/")
-    assert response.status_code == 204, response.content
+    assert response.status_code == 200, response.content
     details = {**RETENTION, "enabled": True}
     return Expect("retention.delete", by_key(w.admin_key), str(policy.pk), details, response)
+
+
+@case("profile.settings")
+def profile_settings(w: World) -> Expect:
+    response = w.admin.post("/v2/profiles/settings/", {"enabled": True}, format="json")
+    assert response.status_code == 200, response.content
+    details = {"enabled": {"before": False, "after": True}, "version": 1}
+    return Expect("profile.settings", by_key(w.admin_key), w.project.public_id, details, response)
+
+
+@case("project.create")
+def project_create(w: World) -> Expect:
+    org = w.project.organization.public_id
+    response = w.admin.post(
+        f"/api/v1/orgs/organizations/{org}/projects/", {"name": "billing"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    created = Project.objects.get(public_id=response.json()["project_id"])
+    details = {"name": "billing", "organization": org}
+    return Expect(
+        "project.create", by_key(w.admin_key), created.public_id, details, response,
+        project_id=created.pk,
+    )  # fmt: skip
+
+
+@case("org.create")
+def org_create(w: World) -> Expect:
+    response = w.admin.post("/api/v1/orgs/organizations/", {"name": "Initech"}, format="json")
+    assert response.status_code == 201, response.content
+    org = Organization.objects.get(public_id=response.json()["org_id"])
+    default = org.projects.get()
+    details = {"name": "Initech", "default_project": default.public_id}
+    return Expect(
+        "org.create", by_key(w.admin_key), org.public_id, details, response,
+        project_id=default.pk,
+    )  # fmt: skip
+
+
+@case("project.delete")
+def project_delete(w: World) -> Expect:
+    response = w.admin.delete(w.settings_path)
+    assert response.status_code == 200, response.content
+    event = AuditEntry.objects.get(action="project.delete").details["event_id"]
+    details = {"name": w.project.name, "event_id": event, "queued": False}
+    # Its keys and members go with it, each in the trail (key.delete, member.remove).
+    return Expect(
+        "project.delete", by_key(w.admin_key), w.project.public_id, details, response,
+        along={"key.delete", "member.remove"},
+    )  # fmt: skip
+
+
+@case("org.delete")
+def org_delete(w: World) -> Expect:
+    org = w.project.organization
+    response = w.admin.delete(f"/api/v1/orgs/organizations/{org.public_id}/")
+    assert response.status_code == 200, response.content
+    details = {"name": org.name, "projects": [w.project.public_id]}
+    return Expect(
+        "org.delete", by_key(w.admin_key), org.public_id, details, response, in_project=False,
+        along={"project.delete", "key.delete", "member.remove"},
+    )  # fmt: skip
 
 
 @case("login")

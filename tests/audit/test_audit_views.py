@@ -18,6 +18,7 @@ from django.db import connection
 
 from audit import query as audit_query
 from audit.models import AuditEntry
+from core.api.errors import error_body
 from tenancy.models import ApiKey, Role
 from tenancy.services import create_api_key
 from tests.conftest import ANY_TIMESTAMP, add_verbatim, api_client
@@ -231,9 +232,9 @@ def test_keys_below_admin_are_refused(project, world, role):
     client = api_client(create_api_key(project, role=role, name=f"{role} key"))
     response = client.get("/v1/audit/")
     assert response.status_code == 403
-    assert response.json() == {
-        "detail": f"This API key has the {role} role; this operation needs admin."
-    }
+    assert response.json() == error_body(
+        f"This API key has the {role} role; this operation needs admin."
+    )
 
 
 def test_no_key_no_log(world):

@@ -197,3 +197,14 @@ def test_an_unknown_mode_is_a_form_error(alice_client, project):
 def test_editors_cannot_change_the_mode(editor_client, project):
     response = editor_client.post("/settings/", settings_form(project, pii_mode="flag"))
     assert response.status_code == 403
+
+
+def test_the_settings_page_sets_the_attribution_mode(alice_client, project):
+    content = alice_client.get("/settings/").content.decode()
+    assert '<option value="speaker" selected>' in content
+    response = alice_client.post("/settings/", settings_form(project, attribution="all_ids"))
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.attribution, project.pii_mode) == ("all_ids", "flag")
+    entry = AuditEntry.objects.filter(action="settings.change").latest("id")
+    assert entry.details == {"attribution": {"before": "speaker", "after": "all_ids"}}

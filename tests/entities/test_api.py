@@ -1,5 +1,6 @@
 import pytest
 
+from core.api.errors import error_body
 from entities.models import Entity
 from memories.models import Memory, MemoryHistory
 from tests.conftest import ANY_TIMESTAMP, add_verbatim
@@ -75,4 +76,4 @@ def test_delete_entity_by_numeric_id(people):
     assert people.delete(f"/v1/entities/user/{entity.id}/").json()["deleted"] == 1
     response = people.delete("/v1/entities/user/bob/")
     assert response.status_code == 400
-    assert response.json() == {"detail": "Invalid entity ID. Must be an integer."}
+    assert response.json() == error_body("Invalid entity ID. Must be an integer.")

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from core.api.errors import error_body
 from memories.models import Event, Memory, MemoryHistory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def test_malformed_json(api):
 def test_body_must_be_an_object(api):
     response = api.post("/v3/memories/add/", [1, 2], format="json")
     assert response.status_code == 400
-    assert response.json() == {"detail": "The request body must be a JSON object."}
+    assert response.json() == error_body("The request body must be a JSON object.")
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ def test_too_many_messages(api, settings):
 def test_invalid_uuid_is_400(api, path):
     response = api.get(path)
     assert response.status_code == 400
-    assert response.json() == {"detail": "memory_id should be a valid UUID, got 'not-a-uuid'"}
+    assert response.json() == error_body("memory_id should be a valid UUID, got 'not-a-uuid'")
 
 
 def test_unknown_memory_is_404(api):
@@ -143,15 +144,15 @@ def test_unknown_memory_is_404(api):
             f"/v1/memories/{uuid.uuid4()}/", {"text": "x"}, format="json"
         )
         assert response.status_code == 404
-        assert response.json() == {"detail": "Memory not found!"}
+        assert response.json() == error_body("Memory not found!")
 
 
 def test_unknown_filter_operator_is_400_and_names_it(api):
     response = api.post("/v3/memories/", {"filters": {"user_id": {"regex": ".*"}}}, format="json")
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid filters: Unsupported operator 'regex' for 'user_id'; use one of: eq, ne, in, nin"
-    }
+    assert response.json() == error_body(
+        "Invalid filters: Unsupported operator 'regex' for 'user_id'; use one of: eq, ne, in, nin"
+    )
 
 
 def test_filters_of_the_wrong_type(api):
@@ -171,10 +172,34 @@ def test_pagination_parameters_are_validated(api):
         assert message in response.json()["detail"]
 
 
-def test_wrong_method_is_405_json(api):
+def test_wrong_method_is_405_json_naming_the_allowed_ones(api):
     response = api.get("/v3/memories/add/")
     assert response.status_code == 405
-    assert response.json() == {"detail": 'Method "GET" not allowed.'}
+    assert response.json() == error_body('Method "GET" not allowed.')
+    assert response["Allow"] == "POST, OPTIONS"
+    response = api.post(f"/v1/memories/{uuid.uuid4()}/", {}, format="json")
+    assert (response.status_code, response["Allow"]) == (
+        405,
+        "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
+    )
+
+
+def test_every_error_carries_detail_error_and_details(api):
+    """One shape for every error: `detail` for the SDKs, `error` and `details` as Mem0's API
+    reference describes them, from the view, DRF's parsing, the URL resolver and the
+    middleware alike."""
+    answers = [
+        api.get(f"/v1/memories/{uuid.uuid4()}/"),
+        api.post("/v3/memories/add/", "{not json", content_type="application/json"),
+        api.get("/v1/no-such-thing/"),
+        api.get("/v1/memories/?user_id=a%00b"),
+        api.post("/v3/memories/search/", {"query": "x", "filters": {}}, format="json"),
+    ]
+    for response in answers:
+        body = response.json()
+        assert 400 <= response.status_code < 500, body
+        assert list(body) == ["detail", "error", "details"], body
+        assert body["error"] == body["details"]["message"] == body["detail"]
 
 
 def test_naming_another_project_is_refused(api, other_project):

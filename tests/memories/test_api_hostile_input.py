@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from core.api.errors import error_body
 from memories.models import Event, Memory, MemoryHistory, Webhook
 from tests.conftest import add_verbatim
 
@@ -315,7 +316,7 @@ def test_unknown_entity_type_on_the_entity_list(api):
 def test_capitalised_api_path_gets_a_json_404(api):
     response = api.post("/V3/memories/add/", add_body(), format="json")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No API endpoint at /V3/memories/add/."}
+    assert response.json() == error_body("No API endpoint at /V3/memories/add/.")
 
 
 @pytest.mark.parametrize("switch", ["rerank", "filter_memories", "only_metadata_based_search"])
@@ -324,7 +325,7 @@ def test_ignored_search_switches_must_still_be_booleans(api, switch):
     response = api.post("/v1/memories/search/", body, format="json")
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": f"{switch} must be true or false, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."},
+        error_body(f"{switch} must be true or false, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."),
     )
     body[switch] = True
     assert api.post("/v1/memories/search/", body, format="json").status_code == 200
@@ -341,7 +342,7 @@ def test_a_charset_that_is_no_text_encoding_is_refused(api, charset):
     content_type = f"application/json; charset={charset}"
     response = api.generic("POST", "/v3/memories/add/", body, content_type=content_type)
     assert response.status_code == 400
-    assert response.json() == {"detail": f"charset {charset!r} is not a text encoding; use UTF-8."}
+    assert response.json() == error_body(f"charset {charset!r} is not a text encoding; use UTF-8.")
     assert_nothing_written()
 
 
@@ -361,7 +362,7 @@ def test_a_charset_that_is_no_text_encoding_never_reaches_django():
     started = []
     body = b"".join(application(environ, lambda status, headers: started.append(status)))
     assert started == ["400 Bad Request"]
-    assert json.loads(body) == {"detail": "charset 'zlib' is not a text encoding; use UTF-8."}
+    assert json.loads(body) == error_body("charset 'zlib' is not a text encoding; use UTF-8.")
 
 
 @pytest.mark.parametrize(

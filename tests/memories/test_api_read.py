@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
+from core.api.errors import error_body
 from memories.models import Memory
 from tests.conftest import ANY_HASH, ANY_TIMESTAMP, ANY_UUID, add_verbatim
 
@@ -124,7 +125,7 @@ def test_v3_list_does_not_null_scope(alex):
 def test_v3_list_page_past_the_end_is_404(alex):
     response = alex.post("/v3/memories/?page=5", {"filters": {"user_id": "alex"}}, format="json")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Invalid page."}
+    assert response.json() == error_body("Invalid page.")
 
 
 def test_v3_list_page_and_page_size_may_come_in_the_body(alex):
@@ -224,9 +225,9 @@ def test_v1_get_list_by_query_params(alex):
 def test_v1_get_list_needs_an_entity_and_limits_limit(alex):
     response = alex.get("/v1/memories/")
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "One of the filters: app_id, user_id, agent_id, run_id is required!"
-    }
+    assert response.json() == error_body(
+        "One of the filters: app_id, user_id, agent_id, run_id is required!"
+    )
     assert alex.get("/v1/memories/?user_id=alex&limit=201").status_code == 400
 
 
@@ -529,10 +530,10 @@ def test_page_numbers_past_the_depth_are_refused_with_the_way_forward(api, seven
         "/v3/memories/?page=4&page_size=2", {"filters": {"user_id": "sam"}}, format="json"
     )
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "page 4 with page_size 2 starts 6 rows deep; page numbers reach 2 rows. "
+    assert response.json() == error_body(
+        "page 4 with page_size 2 starts 6 rows deep; page numbers reach 2 rows. "
         "Follow the `next` links (past that depth they carry a cursor) or narrow the filters."
-    }
+    )
 
 
 def _token(*position) -> str:

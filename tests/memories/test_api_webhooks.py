@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from core.api.errors import error_body
 from tests.conftest import ANY_TIMESTAMP, ANY_UUID
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,7 @@ def test_other_projects_webhooks_are_invisible(api, other_api, hooks_path, other
     assert other_api.get(hooks_path).status_code == 404
     assert other_api.delete(f"/api/v1/webhooks/{hook['webhook_id']}/").status_code == 404
     assert other_api.get(f"/api/v1/webhooks/projects/{other_project.public_id}/").json() == []
-    assert api.get(f"/api/v1/webhooks/{uuid.uuid4()}/").json() == {"detail": "Webhook not found"}
+    assert api.get(f"/api/v1/webhooks/{uuid.uuid4()}/").json() == error_body("Webhook not found")
 
 
 # --- where deliveries may go ----------------------------------------------------------------------
@@ -119,7 +120,7 @@ def test_webhooks_may_not_target_this_machine_or_private_networks(api, hooks_pat
     response = api.post(
         hooks_path, {"name": "n", "url": url, "event_types": ["memory_add"]}, format="json"
     )
-    assert (response.status_code, response.json()) == (400, {"detail": detail})
+    assert (response.status_code, response.json()) == (400, error_body(detail))
     assert api.get(hooks_path).json() == []
 
 

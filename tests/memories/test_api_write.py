@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from core.api.errors import error_body
 from memories.models import Event, Memory, MemoryHistory
 from tests.conftest import ANY_UUID, add_verbatim
 
@@ -266,6 +267,6 @@ def test_event_detail_and_list(api):
     assert [e["id"] for e in about] == [event_id]
     missing = api.get(f"/v1/event/{uuid.uuid4()}/")
     assert missing.status_code == 404
-    assert missing.json() == {
-        "detail": "Event not found or you don't have permission to access it."
-    }
+    assert missing.json() == error_body(
+        "Event not found or you don't have permission to access it."
+    )

@@ -14,7 +14,7 @@ from django.db import connection
 
 from core import receipts
 from entities.models import Entity
-from memories import erasure, exports
+from memories import erasure, exports, profiles
 from memories.models import Erasure, Event, Export, Memory, MemoryHistory
 from tenancy.models import Role
 from tenancy.services import create_api_key
@@ -83,6 +83,16 @@ def world(api, fake_llm=None):
             format="json",
         )
         assert response.status_code == 200, response.content
+        # Her profile, written by the LLM from her memories.
+        api.post("/v2/profiles/settings/", {"enabled": True}, format="json")
+        fake_llm.on("write user profile", reply={"summary": f"Has {ALLERGY}, phone {PHONE}"})
+        job = api.post(
+            "/v2/profiles/jobs/",
+            {"operation": "trigger", "entity_type": "user", "entity_id": MARIA},
+            format="json",
+        )
+        assert job.status_code == 202, job.content
+        assert profiles.run(job.json()["event_id"]).status == "SUCCEEDED"
 
 
 # The access log's entity keys ("user:maria") stay after an erasure by design: pseudonymous
@@ -155,6 +165,7 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_elses_data(
     api, compliance_api, project, fake_llm
 ):
     world(api, fake_llm)
+    assert any(found.startswith("memories_profile.profile") for found in scan(PHONE))
     # Exported before: the subject's full export, and a Platform export filled by the LLM.
     subject_export = compliance_api.post(
         "/v1/subject-exports/", {"entity_type": "user", "entity_id": MARIA}, format="json"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.api.errors import error_body
 from core.errors import InvalidRequest
 from memories import services
 from memories.attribution import Message, Scope
@@ -50,9 +51,9 @@ def test_the_api_update_and_batch_refuse_with_the_services_words(api):
     memory_id = add_verbatim(api, "short", user_id="u")[0]["id"]
     response = api.put(f"/v1/memories/{memory_id}/", {"text": TOO_LONG}, format="json")
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "text has 21 characters; the limit is 20 (MEMDASH_MAX_MEMORY_CHARS)"
-    }
+    assert response.json() == error_body(
+        "text has 21 characters; the limit is 20 (MEMDASH_MAX_MEMORY_CHARS)"
+    )
     response = api.put(
         "/v1/batch/", {"memories": [{"memory_id": memory_id, "metadata": BIG}]}, format="json"
     )

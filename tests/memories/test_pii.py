@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import AuditEntry
+from core.api.errors import error_body
 from memories import embeddings, pii
 from memories.models import Event, Memory, MemoryHistory
 from tests.conftest import add_verbatim
@@ -383,7 +384,7 @@ def test_pii_mode_through_the_project_settings_api(api, project):
     entry = AuditEntry.objects.filter(action="settings.change").latest("id")
     assert entry.details == {"pii_mode": {"before": "flag", "after": "redact"}}
     response = api.patch(path, {"pii_mode": "shout"}, format="json")
-    assert response.json() == {"detail": "pii_mode must be one of: flag, redact, reject"}
+    assert response.json() == error_body("pii_mode must be one of: flag, redact, reject")
 
 
 def test_viewers_cannot_change_the_mode(viewer_api, project):

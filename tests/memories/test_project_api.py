@@ -1,5 +1,6 @@
 import pytest
 
+from core.api.errors import error_body
 from memories.models import Category
 from tests.conftest import ANY_TIMESTAMP
 
@@ -29,6 +30,7 @@ def test_get_project(api, path, project):
         "is_default": False,
         "user_role": "admin",
         "pii_mode": "flag",
+        "attribution": "speaker",
         "multilingual": None,
         "decay": None,
         "enable_graph": None,
@@ -66,12 +68,12 @@ def test_update_custom_instructions_and_categories(api, path, project):
 
 def test_update_validation(api, path):
     assert api.patch(path, {"custom_categories": "food"}, format="json").status_code == 400
-    assert api.patch(path, {"custom_instructions": 5}, format="json").json() == {
-        "detail": "custom_instructions must be a string"
-    }
-    assert api.patch(path, {"multilingual": "yes"}, format="json").json() == {
-        "detail": "multilingual must be true or false"
-    }
+    assert api.patch(path, {"custom_instructions": 5}, format="json").json() == error_body(
+        "custom_instructions must be a string"
+    )
+    assert api.patch(path, {"multilingual": "yes"}, format="json").json() == error_body(
+        "multilingual must be true or false"
+    )
 
 
 def test_only_admins_update_projects(editor_api, path):
@@ -83,4 +85,4 @@ def test_only_admins_update_projects(editor_api, path):
 def test_wrong_org_or_project_in_path_is_404(api, project):
     response = api.get(f"/api/v1/orgs/organizations/org_nope/projects/{project.public_id}/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Organization or project not found"}
+    assert response.json() == error_body("Organization or project not found")

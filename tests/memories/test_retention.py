@@ -137,7 +137,9 @@ def test_policies_need_an_admin_and_good_input_and_are_audited(api, editor_api, 
     assert api.post("/v1/retention-policies/", body, format="json").status_code == 409
     changed = api.patch(f"/v1/retention-policies/{made['id']}/", {"days": 60}, format="json")
     assert changed.status_code == 200 and changed.json()["days"] == 60
-    assert api.delete(f"/v1/retention-policies/{made['id']}/").status_code == 204
+    assert api.delete(f"/v1/retention-policies/{made['id']}/").json() == {
+        "message": "Retention policy deleted; its memories stay."
+    }
     assert api.get(f"/v1/retention-policies/{made['id']}/").status_code == 404
     actions = list(
         AuditEntry.objects.filter(action__startswith="retention.")

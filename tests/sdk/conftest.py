@@ -120,14 +120,14 @@ class Runner:
             self.lines.put(line)
         self.lines.put(None)
 
-    def run(self, job: dict) -> dict:
+    def run(self, job: dict, *, timeout: float = JOB_TIMEOUT) -> dict:
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
         while True:
             try:
-                line = self.lines.get(timeout=JOB_TIMEOUT)
+                line = self.lines.get(timeout=timeout)
             except queue.Empty:
-                raise AssertionError(f"{self.name} gave no answer in {JOB_TIMEOUT}s") from None
+                raise AssertionError(f"{self.name} gave no answer in {timeout}s") from None
             if line is None:
                 raise AssertionError(f"{self.name} exited:\n{self._stderr_tail()}")
             if line.startswith(MARKER):
@@ -200,11 +200,17 @@ def py1(legacy_runner, server):
 def js(js_runner, server):
     """Run calls with the npm client: `js(call("add", messages, {...}), ...)` returns results."""
 
-    def run(*calls: dict, api_key: str | None = None, host: str | None = None) -> list:
+    def run(
+        *calls: dict,
+        api_key: str | None = None,
+        host: str | None = None,
+        timeout: float = JOB_TIMEOUT,
+    ) -> list:
         for step in calls:
             assert "kwargs" not in step, "the JavaScript client takes positional arguments only"
         reply = js_runner.run(
-            {"apiKey": api_key or server.api_key, "host": host or server.host, "calls": calls}
+            {"apiKey": api_key or server.api_key, "host": host or server.host, "calls": calls},
+            timeout=timeout,
         )
         return reply["results"]
 

@@ -26,6 +26,7 @@ import uuid
 import pytest
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
+from core.api.errors import error_body
 from memories.api.exports import PlatformExportGetView, PlatformExportsView
 from memories.embeddings import get_embedder
 from memories.models import Event, Export
@@ -226,7 +227,7 @@ def test_python_export_is_built_then_found_by_id_and_by_filters(py_client, recei
 def test_python_unknown_exports_raise_memory_not_found(py_client, no_worker):
     with pytest.raises(MemoryNotFoundError, match=f"^{NOT_FOUND}$") as by_id:
         py_client.get_memory_export(memory_export_id=str(uuid.uuid4()))
-    assert by_id.value.details == {"error": NOT_FOUND, "detail": NOT_FOUND}
+    assert by_id.value.details == error_body(NOT_FOUND)
     assert by_id.value.error_code == "HTTP_404"
     py_client.create_memory_export(schema=PROFILE, filters=ALEX)
     with pytest.raises(MemoryNotFoundError, match=f"^{NOT_FOUND}$"):
@@ -246,7 +247,7 @@ def test_python_create_without_a_usable_schema(py_client, received, no_worker):
     with pytest.raises(ValidationError, match=f"^{re.escape(NO_SCHEMA)}$") as missing:
         py_client.create_memory_export(schema=None, filters=ALEX)
     assert received == [("/v1/exports/", {"schema": None, "filters": ALEX})]
-    assert missing.value.details == {"message": NO_SCHEMA, "detail": NO_SCHEMA}
+    assert missing.value.details == error_body(NO_SCHEMA, message=NO_SCHEMA)
     assert missing.value.error_code == "HTTP_400"
     with pytest.raises(ValidationError, match="^schema is not a valid JSON Schema: "):
         py_client.create_memory_export(schema={"type": "nonsense"}, filters=ALEX)
@@ -441,7 +442,7 @@ def test_npm_checks_its_arguments_and_throws_the_servers_errors(js, received, no
     # The message is the raw response body.
     assert unknown == {
         "error": "MemoryNotFoundError",
-        "message": json.dumps({"error": NOT_FOUND, "detail": NOT_FOUND}, separators=(",", ":")),
+        "message": json.dumps(error_body(NOT_FOUND), separators=(",", ":")),
     }
     assert no_schema == no_filters == {"error": "Error", "message": "Missing filters or schema"}
     assert nothing == {"error": "Error", "message": "Missing memoryExportId or filters"}

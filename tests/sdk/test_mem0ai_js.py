@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from core.api.errors import error_body
 from memories.models import Memory
 from tests.conftest import ANY_SCORE, ANY_TIMESTAMP, ANY_UUID
 from tests.sdk.conftest import call, ref
@@ -41,7 +42,7 @@ def texts(response):
 
 
 def error(name, detail):
-    return {"error": name, "message": json.dumps({"detail": detail}, separators=(",", ":"))}
+    return {"error": name, "message": json.dumps(error_body(detail), separators=(",", ":"))}
 
 
 def test_ping_succeeds_and_project_calls_can_use_its_org_and_project(js, server):

@@ -472,6 +472,7 @@ def test_project_get_and_update(py_client, server):
         "is_default": False,
         "user_role": "admin",
         "pii_mode": "flag",
+        "attribution": "speaker",
         "multilingual": True,
         "decay": False,
         "enable_graph": None,

@@ -11,6 +11,7 @@ answer depends on categories assigned by the LLM are run for their filter syntax
 import pytest
 
 from memories.models import Memory
+from tenancy.models import Attribution
 from tests.conftest import ANY_SCORE, ANY_UUID
 from tests.sdk.conftest import call, ref
 from tests.sdk.payloads import DAY, JULY_20_2024, MINUTE, added, entity, memory, page
@@ -649,6 +650,21 @@ def test_entity_scoping_agent_scope_seed_client(py1):
 def test_entity_scoping_app_audit_current_client(py_client):
     py_client.add(TRAVELER, **TRAVELER_IDS, version="v2", infer=False)
     assert py_client.get_all(filters=APP_SCOPE, page=1, page_size=20)["count"] >= 1
+
+
+def test_entity_scoping_app_audit_with_all_ids_attribution(py_client, server):
+    """The project setting the entity-scoping guide needs: every memory carries every id."""
+    server.project.attribution = Attribution.ALL_IDS
+    server.project.save(update_fields=["attribution"])
+    py_client.add(TRAVELER, **TRAVELER_IDS, version="v2", infer=False)
+    audit = py_client.get_all(filters=APP_SCOPE, page=1, page_size=20)
+    assert audit["count"] == len(TRAVELER)
+    for found in audit["results"]:
+        assert (found["user_id"], found["agent_id"], found["app_id"]) == (
+            "customer_6412",
+            "travel_planner",
+            "concierge_portal",
+        )
 
 
 def test_entity_scoping_pitfall_and_wildcards(py_client, py1):

@@ -1,5 +1,6 @@
 import pytest
 
+from core.api.errors import error_body
 from tenancy.models import ApiKey
 from tests.conftest import api_client
 
@@ -56,7 +57,7 @@ def test_missing_key_is_401_with_detail(client):
 def test_unknown_key_is_401(db):
     response = api_client("m0-not-a-real-key").get("/v1/ping/")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid API key. Check the key or create a new one."}
+    assert response.json() == error_body("Invalid API key. Check the key or create a new one.")
 
 
 def test_malformed_authorization_header_is_401(client):
@@ -71,7 +72,7 @@ def test_revoked_key_is_401(api, api_key):
     ApiKey.objects.update(revoked_at=timezone.now())
     response = api.get("/v1/ping/")
     assert response.status_code == 401
-    assert response.json() == {"detail": "This API key has been revoked."}
+    assert response.json() == error_body("This API key has been revoked.")
 
 
 def test_key_is_stored_hashed_and_last_use_recorded(api, api_key):
@@ -89,9 +90,9 @@ def test_viewer_key_cannot_write(viewer_api):
         "/v3/memories/add/", {"messages": "hi", "user_id": "u", "infer": False}, format="json"
     )
     assert response.status_code == 403
-    assert response.json() == {
-        "detail": "This API key has the viewer role; this operation needs editor."
-    }
+    assert response.json() == error_body(
+        "This API key has the viewer role; this operation needs editor."
+    )
 
 
 def test_viewer_key_can_search_and_list(viewer_api):
@@ -108,7 +109,7 @@ def test_viewer_key_can_search_and_list(viewer_api):
 def test_unknown_api_path_is_json_404(api):
     response = api.get("/v1/nothing-here/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No API endpoint at /v1/nothing-here/."}
+    assert response.json() == error_body("No API endpoint at /v1/nothing-here/.")
 
 
 def test_openapi_schema_is_served_without_a_key(client):
