@@ -72,7 +72,7 @@ PYTHON_2: Registry = {
     ),
     "reset": (
         f"{PY}::test_users_lists_entities_and_delete_users_removes_them_with_their_memories",
-        f"{ENTITIES}::test_reset_with_mem0ai_2_and_delete_users_with_npm_leave_nothing_of_10000_entities",
+        f"{ENTITIES}::test_reset_leaves_nothing_of_10000_entities_with_mem0ai_2",
     ),
     # Deprecated aliases of project.get() / project.update().
     "get_project": (f"{PY}::test_deprecated_project_methods_still_work",),
@@ -266,7 +266,7 @@ NPM: Registry = {
     "users": (f"{JS}::test_users_and_entity_deletion",),
     "deleteUsers": (
         f"{JS}::test_users_and_entity_deletion",
-        f"{ENTITIES}::test_reset_with_mem0ai_2_and_delete_users_with_npm_leave_nothing_of_10000_entities",
+        f"{ENTITIES}::test_delete_users_leaves_nothing_with_npm",
     ),
     # Deprecated (deleteUsers replaces it).
     "deleteUser": (f"{JS}::test_users_and_entity_deletion",),
