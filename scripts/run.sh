@@ -18,9 +18,10 @@ pids+=($!)
 # Beat re-queues events whose worker died (run exactly one beat per deployment).
 .venv/bin/celery -A memdash beat --loglevel "${CELERY_LOG_LEVEL:-INFO}" --schedule .celery/beat-schedule &
 pids+=($!)
-.venv/bin/gunicorn memdash.wsgi --bind "127.0.0.1:${PORT}" \
-  --workers "${WEB_CONCURRENCY:-2}" --threads "${WEB_THREADS:-4}" \
-  --timeout 120 --access-logfile - &
+# Workers and threads (WEB_CONCURRENCY, WEB_THREADS), timeout, keep-alive and the worker that
+# answers gunicorn's own errors in JSON: memdash/gunicorn_conf.py.
+.venv/bin/gunicorn memdash.wsgi -c python:memdash.gunicorn_conf --bind "127.0.0.1:${PORT}" \
+  --access-logfile - &
 pids+=($!)
 # Stop everything as soon as any one of them exits.
 wait -n "${pids[@]}"

@@ -1,4 +1,5 @@
-"""A real web server for the tests that need one: `gunicorn memdash.wsgi` as a separate process.
+"""A real web server for the tests that need one: `gunicorn memdash.wsgi` as a separate process,
+with the settings `make run` uses (memdash/gunicorn_conf.py).
 
 Django's live server runs in the test process; a crash test needs a server it can SIGKILL.
 The server is attached to the test database (via MEMDASH_DB_NAME, or DATABASE_URL when one is
@@ -41,12 +42,11 @@ class WebServer(ChildProcess):
     def start(self, timeout: float = 90) -> WebServer:
         """Start gunicorn and return once it answers HTTP (any status: the app is loaded)."""
         command = [
-            str(GUNICORN), "memdash.wsgi",
+            # As scripts/run.sh serves it (timeout, keep-alive, the JSON-error worker).
+            str(GUNICORN), "memdash.wsgi", "-c", "python:memdash.gunicorn_conf",
             "--bind", "127.0.0.1:0",
             "--workers", str(self.workers),
             "--threads", str(self.threads),
-            # Generous: a loaded machine must not have the arbiter kill a slow worker.
-            "--timeout", "120",
             "--graceful-timeout", "10",
         ]  # fmt: skip
         self.spawn(command, self._ready, timeout)

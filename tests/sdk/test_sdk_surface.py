@@ -266,7 +266,7 @@ NPM: Registry = {
     "users": (f"{JS}::test_users_and_entity_deletion",),
     "deleteUsers": (
         f"{JS}::test_users_and_entity_deletion",
-        f"{ENTITIES}::test_delete_users_leaves_nothing_with_npm",
+        f"{ENTITIES}::test_delete_users_of_10000_entities_leaves_nothing_with_npm",
     ),
     # Deprecated (deleteUsers replaces it).
     "deleteUser": (f"{JS}::test_users_and_entity_deletion",),
