@@ -12,7 +12,7 @@ SOURCES := memdash core audit tenancy entities memories bench testkit tests mana
 TEMPLATES := $(shell find templates -name '*.html')
 TYPED := memdash core audit tenancy entities memories bench testkit manage.py
 
-.PHONY: install sdk browsers run worker test check lint types bench locks clean-db
+.PHONY: install sdk browsers run worker test check lint types bench bench-load locks clean-db
 
 install: $(VENV)/.installed
 
@@ -67,6 +67,11 @@ test: install sdk browsers lint
 bench: install
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py benchmark $(BENCH_ARGS)
+
+# N concurrent API clients against gunicorn (bench/load.py): requests/s, latencies, lost writes.
+bench-load: install
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py benchmark_load $(LOAD_ARGS)
 
 # Re-pin both locks from pyproject.toml. uv keeps the versions an output file already holds, and
 # the dev lock takes the runtime lock's versions, so the image and the tests run the same code.
