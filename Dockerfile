@@ -17,4 +17,4 @@ RUN python manage.py collectstatic --noinput -v0
 RUN useradd --system --uid 1000 memdash
 USER memdash
 EXPOSE 8000
-CMD ["gunicorn", "memdash.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "120", "--access-logfile", "-"]
+CMD ["gunicorn", "memdash.wsgi", "-c", "python:memdash.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

@@ -12,7 +12,7 @@ SOURCES := memdash core audit tenancy entities memories bench testkit tests mana
 TEMPLATES := $(shell find templates -name '*.html')
 TYPED := memdash core audit tenancy entities memories bench testkit manage.py
 
-.PHONY: install sdk browsers run worker test check lint types bench bench-load locks clean-db
+.PHONY: install sdk browsers run worker test check lint types bench bench-load bench-retrieval locks clean-db db-stop
 
 install: $(VENV)/.installed
 
@@ -68,6 +68,12 @@ bench: install
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py benchmark $(BENCH_ARGS)
 
+# LoCoMo evidence recall of search (no LLM). The data stays outside the repository (licence).
+LOCOMO ?= ../shared/data/locomo-dev.json
+bench-retrieval: install
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py benchmark_retrieval --locomo $(LOCOMO) $(BENCH_ARGS)
+
 # N concurrent API clients against gunicorn (bench/load.py): requests/s, latencies, lost writes.
 bench-load: install
 	$(PYTHON) manage.py migrate --noinput
@@ -81,6 +87,9 @@ locks: install
 	$(UV) pip compile -q pyproject.toml --extra dev -o requirements-dev.lock --generate-hashes \
 		--python-version 3.11 -c requirements.lock --custom-compile-command "make locks"
 
-# Stop the embedded PostgreSQL if a killed process left it running.
-clean-db: install
-	$(PYTHON) -c "from memdash.embedded_db import stop; stop()"
+# Stop the embedded PostgreSQL now (a one-off manage.py command leaves it running; `make run`
+# and test runs stop it themselves). clean-db is its older name.
+db-stop: install
+	$(PYTHON) -m memdash.embedded_db stop
+
+clean-db: db-stop

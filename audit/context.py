@@ -75,7 +75,7 @@ def user_actor(user: Any, role: str = "") -> Actor:
     return Actor("user", str(user.pk), user.get_username(), f"user:{user.get_username()}", role)
 
 
-def _client_ip(request: HttpRequest) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address: the peer's, unless the peer is one of MEMDASH_TRUSTED_PROXIES.
     Then X-Forwarded-For is read from the right (each proxy appends the address it saw), and
     the first address that is not a trusted proxy is the client; what a client wrote itself
@@ -132,7 +132,7 @@ class AuditContextMiddleware:
             surface="api" if path.lower().startswith(API_PREFIXES) else "dashboard",
             actor=actor,
             request_id=_request_id(request),
-            ip=_client_ip(request),
+            ip=client_ip(request),
             user_agent=(request.headers.get("User-Agent") or "")[:500],
             path=path[:500],
         )

@@ -37,11 +37,11 @@ CHANGES = (
     "webhook.create", "webhook.change", "webhook.delete", "export.create", "erasure.confirm",
     "erasure.done", "hold.place", "hold.release", "retention.create", "retention.change",
     "retention.delete", "profile.settings", "project.create", "project.delete", "org.create",
-    "org.delete",
+    "org.delete", "login.locked", "password.change",
 )  # fmt: skip
 ACTIONS = READS + CHANGES
 FAMILIES = tuple(sorted({action.split(".")[0] + "." for action in ACTIONS if "." in action}))
-LOGINS = ("login", "logout", "login.failed")
+LOGINS = ("login", "logout", "login.failed", "login.locked", "password.change")
 ENTITY_KINDS = ("user", "agent", "app", "run")
 # Parameters of the list itself, not filters.
 PAGING = ("page", "page_size", "cursor", "older", "newer", "format")

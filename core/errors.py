@@ -8,6 +8,7 @@ exception class.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -18,6 +19,12 @@ from rest_framework.views import exception_handler
 
 from core.api.errors import error_body
 from core.middleware import API_PREFIXES
+from core.outages import (
+    DATABASE_UNAVAILABLE,
+    is_database_outage,
+    unavailable_response,
+    with_retry_after,
+)
 
 
 class MemdashError(Exception):
@@ -73,6 +80,10 @@ class UpstreamUnavailable(MemdashError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
+class QueueUnavailable(UpstreamUnavailable):
+    """The broker of the task queue cannot be reached, so queued work cannot be sent to it."""
+
+
 class InferenceUnavailable(MemdashError):
     """Memory inference was requested but cannot run on this server."""
 
@@ -94,7 +105,12 @@ class FilterError(MemdashError, ValueError):
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, MemdashError):
-        return Response(error_body(exc.detail), status=exc.status_code)
+        refusal = Response(error_body(exc.detail), status=exc.status_code)
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            with_retry_after(refusal)
+        return refusal
+    if is_database_outage(exc):
+        return with_retry_after(Response(error_body(DATABASE_UNAVAILABLE), status=503))
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("Request body is too large (see MEMDASH_MAX_BODY_BYTES)."),
@@ -151,6 +167,16 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """500 for a bug; 503 when what failed is a service memdash needs (core.outages).
+
+    Django calls this inside the `except` block of the exception that escaped the view or a
+    middleware (session, auth, audit), so sys.exc_info() names it.
+    """
+    exc = sys.exc_info()[1]
+    if isinstance(exc, MemdashError) and exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        return unavailable_response(request, exc.detail)
+    if exc is not None and is_database_outage(exc):
+        return unavailable_response(request, DATABASE_UNAVAILABLE)
     if request.path_info.lower().startswith(API_PREFIXES):
         return JsonResponse(error_body("Internal server error."), status=500)
     from django.views.defaults import server_error as html_server_error

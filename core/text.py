@@ -1,5 +1,5 @@
 """What text and JSON PostgreSQL can store, checked once for API bodies, query strings, URLs,
-dashboard forms and LLM replies.
+dashboard forms and LLM replies; and the one normal form of entity ids.
 
 PostgreSQL cannot store a NUL character in text or JSONB, and a lone UTF-16 surrogate ("\\ud800",
 legal in JSON escapes) cannot even be encoded to UTF-8; either would surface as a 500 deep in a
@@ -14,6 +14,7 @@ import codecs
 import json
 import math
 import re
+import unicodedata
 from typing import Any
 
 MAX_DEPTH = 64
@@ -24,6 +25,14 @@ TEXT_CHARSETS = frozenset(
     | {"ascii", "iso8859-1", "cp1252"}
 )
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Unicode categories no entity id may contain: control characters (Cc), invisible format
+# characters (Cf: zero-width spaces and joiners, U+FEFF, bidi controls, soft hyphens) and the
+# line and paragraph separators. Two ids that look the same would otherwise be two entities.
+_INVISIBLE = {
+    "Cf": "an invisible character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
 
 
 def quoted(value: Any) -> str:
@@ -48,6 +57,31 @@ def unstorable_text(value: str) -> str | None:
     if found.group() == "\x00":
         return "contains a NUL character (\\u0000), which cannot be stored"
     return "contains an unpaired UTF-16 surrogate, which is not valid Unicode text"
+
+
+def normal_id(value: str) -> str:
+    """An entity id (user_id, agent_id, app_id, run_id) as memdash stores and compares it.
+
+    Without surrounding whitespace, and in Unicode normal form C: "café" typed on a Mac (NFD,
+    "e" + U+0301) and elsewhere (NFC, U+00E9) is one id, and " alice " is "alice". Every write
+    and every read of an id goes through this, so they always agree.
+    """
+    return unicodedata.normalize("NFC", value.strip())
+
+
+def unwritable_id(value: str) -> str | None:
+    """Why a normalised id cannot be written, as the end of a sentence naming the field; or
+    None if it can. Reads accept any id (a bare "*" is the filter language's "any")."""
+    if value == "*":
+        return 'is "*", which reads take as "any id"; choose another id'
+    for char in value:
+        category = unicodedata.category(char)
+        what = "a control character" if category == "Cc" else _INVISIBLE.get(category)
+        if what:
+            name = unicodedata.name(char, "")
+            code = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+            return f"contains {what} ({code}); ids must be visible text"
+    return None
 
 
 def _finite(text: str) -> float:

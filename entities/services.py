@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotFound
+from core.text import normal_id
 from entities.models import Entity
 from tenancy.models import Project
 
@@ -41,13 +42,20 @@ def touch_entities(
 
 
 def get_entity(project: Project, kind: str, name: str) -> Entity:
-    """The project's entity of `kind` named `name` (NotFound, a 404 on both surfaces, else)."""
+    """The project's entity of `kind` named `name` (NotFound, a 404 on both surfaces, else).
+
+    `name` as given first, then in its normal form (core.text.normal_id): entities written
+    before ids were normalised keep their exact names, and their links still open them.
+    """
     if kind not in Entity.Kind.values:
         raise NotFound(f"Unknown entity type {kind!r}")
-    try:
-        return Entity.objects.for_project(project).get(kind=kind, name=name)
-    except Entity.DoesNotExist as exc:
-        raise NotFound(f"{kind} {name!r} not found") from exc
+    entities = Entity.objects.for_project(project).filter(kind=kind)
+    entity = entities.filter(name=name).first()
+    if entity is None and normal_id(name) != name:
+        entity = entities.filter(name=normal_id(name)).first()
+    if entity is None:
+        raise NotFound(f"{kind} {name!r} not found")
+    return entity
 
 
 # Mem0's display `name` of an entity lives in its metadata under this key: memdash's own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -15,9 +16,11 @@ from memdash.env import env_bool, env_float, env_int, env_list, env_networks, en
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
+# The production switch: HTTPS-only cookies, HSTS and the SSL redirect (the Security section).
+MEMDASH_PRODUCTION = env_bool("MEMDASH_PRODUCTION", False)
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("MEMDASH_REQUIRE_SECRET_KEY", False):
+    if not DEBUG and (MEMDASH_PRODUCTION or env_bool("MEMDASH_REQUIRE_SECRET_KEY", False)):
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # Development default: stable per checkout so sessions survive restarts.
     SECRET_KEY = "memdash-insecure-development-key-change-me"
@@ -26,7 +29,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, answering only when MEMDASH_ADMIN is on, and only to superusers.
+    "memdash.admin_site.SuperuserAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,6 +43,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "csp",
+    # Login rate limiting (the Security section); its attempts live in its own tables.
+    "axes",
     "core",
     "audit",
     "tenancy",
@@ -54,6 +61,7 @@ MIDDLEWARE = [
     "core.middleware.NormalizeApiPathMiddleware",
     "core.middleware.RejectUnreadableRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +72,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A 404 for /admin/ unless MEMDASH_ADMIN is on.
+    "memdash.admin_site.AdminSwitchMiddleware",
+    # Sends a user whose password must change (the demo admin) to the change page first.
+    "tenancy.passwords.PasswordChangeRequiredMiddleware",
+    # Last, as django-axes documents: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "memdash.urls"
@@ -147,6 +161,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes' backend first: it refuses a locked-out login before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -162,8 +183,77 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# A refused CSRF check answers JSON on API paths, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "core.request_errors.csrf_failure"
+
 # Requests above this many bytes get a 413; memory text has its own, smaller limit below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MEMDASH_MAX_BODY_BYTES", 2_621_440)
+
+# --- Security -------------------------------------------------------------------------------
+# MEMDASH_PRODUCTION=1 turns on what a deployment behind HTTPS needs: the redirect to HTTPS,
+# HTTPS-only cookies and HSTS. Each can still be set on its own. `manage.py check --deploy`
+# passes with it (tests/memdash/test_deploy_check.py).
+
+SECURE_SSL_REDIRECT = env_bool("MEMDASH_SSL_REDIRECT", MEMDASH_PRODUCTION)
+# Health probes (memdash/health.py) often speak plain HTTP to the container itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+SESSION_COOKIE_SECURE = env_bool("MEMDASH_SECURE_COOKIES", MEMDASH_PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("MEMDASH_HSTS_SECONDS", 31_536_000 if MEMDASH_PRODUCTION else 0)
+# Only the subdomains of memdash's own host name.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MEMDASH_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a commitment for the whole domain (browsers ship the list; leaving it takes
+# months), and anyone may submit a domain whose header carries the token: opt in only.
+SECURE_HSTS_PRELOAD = env_bool("MEMDASH_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")  # "you have not set SECURE_HSTS_PRELOAD"
+# Behind a TLS-terminating proxy, the header it sets ("X-Forwarded-Proto") tells Django that
+# the request came over HTTPS. Set it only when the proxy always sets (or strips) the header:
+# otherwise any client could claim HTTPS.
+MEMDASH_PROXY_SSL_HEADER = env_str("MEMDASH_PROXY_SSL_HEADER")
+if MEMDASH_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + MEMDASH_PROXY_SSL_HEADER.upper().replace("-", "_"),
+        "https",
+    )
+# Django's admin at /admin/ (superusers only); off, it answers 404.
+MEMDASH_ADMIN = env_bool("MEMDASH_ADMIN", False)
+
+# Content-Security-Policy (django-csp): scripts and styles only from this server's static files,
+# nothing inline, no eval (htmx runs with allowEval off: templates/base.html). data: images are
+# Swagger UI's icons on the API reference page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Login rate limiting (django-axes): after MEMDASH_LOGIN_FAILURE_LIMIT failed logins for one
+# username from one address, that pair is refused for MEMDASH_LOGIN_COOLOFF_MINUTES (failures
+# further apart than that are forgotten). Other users, other addresses and API keys are not
+# affected; `manage.py axes_reset_username <name>` lifts a lockout early.
+AXES_ENABLED = env_bool("MEMDASH_LOGIN_RATE_LIMIT", True)
+AXES_FAILURE_LIMIT = env_int("MEMDASH_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MEMDASH_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts made while locked out do not extend the lockout: it ends when the page says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# The client's address as the audit log reads it (MEMDASH_TRUSTED_PROXIES, X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = "audit.context.client_ip"
+AXES_LOCKOUT_CALLABLE = "tenancy.passwords.locked_out"
+# Successful logins are in the audit log already.
+AXES_DISABLE_ACCESS_LOG = True
+# No start-up banner on every command; failures and lockouts are still logged (WARNING).
+AXES_VERBOSE = False
 
 # --- API ------------------------------------------------------------------------------------
 
@@ -197,6 +287,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tenancy.api.docs.add_components",
+        "tenancy.api.docs.require_bodies",
+        "tenancy.api.docs.document_page_errors",
     ],
     "TAGS": [
         {"name": "Ping", "description": "Check an API key."},
@@ -235,6 +327,11 @@ MEMDASH_MAX_MEMORY_CHARS = env_int("MEMDASH_MAX_MEMORY_CHARS", 20_000)
 MEMDASH_MAX_MESSAGES = env_int("MEMDASH_MAX_MESSAGES", 200)
 # A memory's metadata, as JSON. An add copies it onto each memory it creates.
 MEMDASH_MAX_METADATA_BYTES = env_int("MEMDASH_MAX_METADATA_BYTES", 64 * 1024)
+# A project's custom categories (and an add's): every one goes into the extraction prompt.
+MEMDASH_MAX_CATEGORIES = env_int("MEMDASH_MAX_CATEGORIES", 100)
+# A category's name: at most Category.name's column (100).
+MEMDASH_MAX_CATEGORY_NAME_CHARS = min(env_int("MEMDASH_MAX_CATEGORY_NAME_CHARS", 100), 100)
+MEMDASH_MAX_CATEGORY_DESCRIPTION_CHARS = env_int("MEMDASH_MAX_CATEGORY_DESCRIPTION_CHARS", 500)
 # List endpoints count matching rows exactly up to this many, then report the cap.
 MEMDASH_COUNT_CAP = env_int("MEMDASH_COUNT_CAP", 10_000)
 # API page numbers are an OFFSET, whose cost grows with depth: they reach this many rows, and
@@ -335,15 +432,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "memdash")
 # The embedded beat of `make run` (or one `celery beat` in production) recovers events whose
-# worker died: RUNNING without a heartbeat for MEMDASH_EVENT_STALE_SECONDS, or PENDING that long.
+# worker died: RUNNING without a heartbeat for MEMDASH_EVENT_STALE_SECONDS, or PENDING for
+# MEMDASH_EVENT_PENDING_STALE_SECONDS. Every 30 s, so a dead worker's event is queued again
+# at most STALE + 30 s (90 s by default) after its last heartbeat.
 CELERY_BEAT_SCHEDULE = {
-    "recover-stale-events": {"task": "memories.tasks.recover_stale_events", "schedule": 60.0},
+    "recover-stale-events": {"task": "memories.tasks.recover_stale_events", "schedule": 30.0},
     "purge-expired-exports": {"task": "memories.tasks.purge_expired_exports", "schedule": 600.0},
     "maintain-audit-log": {"task": "audit.tasks.maintain_audit_log", "schedule": 3600.0},
     "purge-expired-trash": {"task": "memories.tasks.purge_expired_trash", "schedule": 600.0},
     "enforce-retention": {"task": "memories.tasks.enforce_retention", "schedule": 3600.0},
 }
-MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 900)
+# How often the process running an event touches its heartbeat, whatever the work's progress
+# (memories.events; capped at a quarter of MEMDASH_EVENT_STALE_SECONDS).
+MEMDASH_EVENT_HEARTBEAT_SECONDS = env_float("MEMDASH_EVENT_HEARTBEAT_SECONDS", 15.0)
+# A RUNNING event whose heartbeat is this old lost its worker: four missed heartbeats.
+MEMDASH_EVENT_STALE_SECONDS = env_int("MEMDASH_EVENT_STALE_SECONDS", 60)
+# A PENDING event this old lost its queued task (a broker outage or restart); a shorter wait
+# would only re-queue a backlog that workers have not reached yet.
+MEMDASH_EVENT_PENDING_STALE_SECONDS = env_int("MEMDASH_EVENT_PENDING_STALE_SECONDS", 900)
 MEMDASH_EVENT_MAX_ATTEMPTS = env_int("MEMDASH_EVENT_MAX_ATTEMPTS", 3)
 MEMDASH_WEBHOOK_TIMEOUT = env_float("MEMDASH_WEBHOOK_TIMEOUT", 10.0)
 # Webhook URLs may not reach this machine or its private networks unless allowed: an API key

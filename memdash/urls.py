@@ -2,9 +2,10 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from memdash import health
 from memories import views as memory_views
 from tenancy import audit_views, developer_views
 from tenancy import views as tenancy_views
@@ -15,14 +16,15 @@ urlpatterns = [
     path("", include("entities.api.urls")),
     path("", include("memories.mcp.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Probes send no trailing slash, and may not follow APPEND_SLASH's redirect: both forms.
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    re_path(r"^readyz/?$", health.readyz, name="readyz"),
+    # Off unless MEMDASH_ADMIN is on (memdash.admin_site), and for superusers only.
     path("admin/", admin.site.urls),
     # The dashboard.
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", tenancy_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", tenancy_views.PasswordChangeView.as_view(), name="password_change"),
     path("project/", tenancy_views.switch_project, name="switch_project"),
     path("keys/", tenancy_views.api_keys, name="api_keys"),
     path("audit/", audit_views.audit_log, name="audit_log"),
@@ -34,5 +36,7 @@ urlpatterns = [
     path("", include("memories.urls")),
 ]
 
+handler400 = "core.request_errors.bad_request"
+handler403 = "core.request_errors.permission_denied"
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"

@@ -191,7 +191,7 @@ def _create(
             details={"kind": kind},
             entities=keys,
         )
-        events.enqueue(event)
+        events.submit(event)
     return export
 
 

@@ -11,7 +11,8 @@ passed; false: only the others), which is how every read hides expired memories,
 the kinds of personal data found in a memory's text when it was written (memories.pii):
 `{"pii": "phone"}`, `{"pii": {"in": ["phone", "email"]}}`, `{"pii": true}` for any kind,
 `{"pii": false}` for none. A bare "*" means any id; `{"eq": "*"}` is the id "*" itself. An empty id ("") is no id, as on
-adds: `{"user_id": "alex", "agent_id": ""}` is `{"user_id": "alex"}`.
+adds: `{"user_id": "alex", "agent_id": ""}` is `{"user_id": "alex"}`. Ids are compared in the
+normal form writes store them in (core.text.normal_id): `{"user_id": " café "}` finds "café".
 
 Anything this module does not understand raises FilterError, whose message names the offending
 key; the API turns it into a 400. No SQL is ever built from strings.
@@ -31,7 +32,7 @@ from django.db.models.lookups import Contains, IContains
 from django.utils import timezone
 
 from core.errors import FilterError
-from core.text import quoted
+from core.text import normal_id, quoted
 from memories.pii import KINDS as PII_KINDS
 
 ENTITY_FIELDS = ("user_id", "agent_id", "app_id", "run_id")
@@ -266,29 +267,34 @@ class _Compiler:
 
 
 def _given_id(value: Any) -> Any:
-    """An entity condition with its empty ids left out; NO_ID when nothing is left (None stays:
-    it is the condition "no id of this kind").
+    """An entity condition with its ids in their normal form (core.text.normal_id, as writes
+    store them) and its empty ids left out; NO_ID when nothing is left (None stays: it is the
+    condition "no id of this kind").
 
     Wrappers of the SDKs default unused ids to "" (`agent_id=""`), and adds already read an
     empty id as no id: so does every filter, `{"agent_id": ""}` constrains nothing, and
-    `{"in": ["", "bot"]}` is `{"in": ["bot"]}`.
+    `{"in": ["", "bot"]}` is `{"in": ["bot"]}`. Normalised first, " * " is the bare "*".
     """
 
-    def blank(item: Any) -> bool:
-        return isinstance(item, str) and not item.strip()
+    def normal(item: Any) -> Any:
+        return normal_id(item) if isinstance(item, str) else item
 
-    if blank(value):
+    value = normal(value)
+    if value == "":
         return NO_ID
     if not isinstance(value, dict):
         return value
     kept: dict[str, Any] = {}
     for op, operand in value.items():
-        if isinstance(operand, list) and any(blank(item) for item in operand):
-            operand = [item for item in operand if not blank(item)]
-            if not operand:
+        if isinstance(operand, list):
+            normalised = [normal(item) for item in operand]
+            operand = [item for item in normalised if item != ""]
+            if normalised and not operand:
                 continue
-        elif blank(operand):
-            continue
+        else:
+            operand = normal(operand)
+            if operand == "":
+                continue
         kept[op] = operand
     return kept or NO_ID
 

@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from core.errors import FilterError
+from core.errors import FilterError, InvalidRequest
 from core.pills import Pill, pills
 from core.text import json_problem, strict_loads, unstorable_text
 from memories.filters import (
@@ -28,6 +28,7 @@ from memories.filters import (
 from memories.listing import visible
 from memories.models import Memory
 from memories.pii import KINDS as PII_KINDS
+from memories.project_settings import parse_categories
 from tenancy.models import Attribution, PiiMode, Project
 
 MAX_VALUES = 20
@@ -427,6 +428,11 @@ class ProjectSettingsForm(forms.Form):
             if not name.strip():
                 raise forms.ValidationError(f"line {number}: a category needs a name")
             categories.append({name.strip(): description.strip()})
+        try:
+            # The API's checks (duplicates, the limits), shown on this field.
+            parse_categories(categories)
+        except InvalidRequest as exc:
+            raise forms.ValidationError(exc.detail) from exc
         return categories
 
     def settings_payload(self) -> dict:

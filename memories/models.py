@@ -54,6 +54,9 @@ class Event(models.Model):
         PURGE = "PURGE"
         # A profile job (memories.profiles): user profiles written by the LLM.
         PROFILE = "PROFILE"
+        # A delete by filter that spans every user, agent, app or run (memories.wildcards):
+        # kept apart from DELETE so Activity and the event list show it for what it is.
+        DELETE_ALL = "DELETE_ALL"
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
@@ -75,10 +78,15 @@ class Event(models.Model):
     # How many times a worker has started this event (a crashed worker's event is re-run).
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
-    # Doubles as the heartbeat of a RUNNING event: stale ones are recovered.
+    # Doubles as the heartbeat of a RUNNING event, touched every MEMDASH_EVENT_HEARTBEAT_SECONDS
+    # by the process running it (memories.events): stale ones are recovered.
     updated_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The process that claimed it last, "<pid>@<hostname>/<pid namespace>": a worker starting on
+    # the same machine can tell that process is gone and re-queue the event without waiting.
+    # A database default too, for rows written in SQL (tests/memories/bulk.py).
+    claimed_by = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     objects = EventQuerySet.as_manager()
 
@@ -88,6 +96,12 @@ class Event(models.Model):
             models.Index(fields=["project", "-created_at", "-id"], name="event_recent_idx"),
             models.Index(fields=["project", "status", "-created_at"], name="event_status_idx"),
             models.Index(fields=["project", "event_type", "-created_at"], name="event_type_idx"),
+            # The stale-event sweeper's query, every 30 s: the few unfinished events, by heartbeat.
+            models.Index(
+                fields=["updated_at"],
+                name="event_unfinished_idx",
+                condition=models.Q(status__in=["PENDING", "RUNNING"]),
+            ),
             # Activity's "what happened to user X": metadata holds every Event's entity ids.
             GinIndex(fields=["metadata"], opclasses=["jsonb_path_ops"], name="event_metadata_gin"),
         ]

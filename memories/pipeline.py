@@ -11,8 +11,10 @@ FAILED in two phases:
    marks the event SUCCEEDED.
 
 A retried or duplicated task finds the event already finished (or waits on its lock and then
-does), so it never writes twice; a task killed mid-way leaves nothing half-written, and the
-stale-event sweeper runs it again.
+does), or running under a live attempt, so it never writes twice; a task killed mid-way leaves
+nothing half-written, and the stale-event sweeper runs it again. An attempt whose event was
+taken over while it ran (its heartbeat stopped, yet it lived) writes nothing: only the attempt
+the event is on applies its plan.
 """
 
 from __future__ import annotations
@@ -320,7 +322,9 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
     writer = _Writer(event, add, plan.screening)
     with transaction.atomic():
         locked = Event.objects.select_for_update().get(pk=event.pk)
-        if locked.status != Event.Status.RUNNING:
+        # Finished by another delivery, or re-queued or taken over since this attempt claimed
+        # it (its worker looked dead): the attempt that holds the event writes, not this one.
+        if locked.status != Event.Status.RUNNING or locked.attempts != event.attempts:
             return locked
         targets = Memory.objects.select_for_update().in_bulk(
             [c.target.pk for c in plan.changes if c.target is not None]

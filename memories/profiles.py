@@ -471,7 +471,7 @@ def _open_job(
         )
         event.payload = {**event.payload, "job_id": str(job.pk)}
         event.save(update_fields=["payload"])
-        events.enqueue(event)
+        events.submit(event)
     return job
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from audit import log as audit_log
 from core.errors import InvalidRequest
+from memories.categories import category_limit_problem
 from memories.models import Category
 from tenancy.models import Attribution, PiiMode, Project
 
@@ -94,9 +95,9 @@ def parse_categories(value: Any) -> list[tuple[str, str]]:
     names = [name for name, _ in parsed]
     if len(set(names)) != len(names):
         raise InvalidRequest("custom_categories has duplicate names")
-    for name in names:
-        if len(name) > 100:
-            raise InvalidRequest(f"category name {name[:20]!r}... is longer than 100 characters")
+    problem = category_limit_problem(parsed)
+    if problem:
+        raise InvalidRequest(f"custom_categories {problem}")
     return parsed
 
 

@@ -44,6 +44,7 @@ from memories import (
     pipeline,
     profiles,
     trash,
+    wildcards,
 )
 from memories.attribution import (
     ALL_IDS_MARK,
@@ -151,7 +152,7 @@ def submit_add(
     check_metadata(add.metadata)
     event = open_add_event(project, add, actor=actor)
     if not run_inline:
-        events.enqueue(event)
+        events.submit(event)
         return event
     try:
         finished = pipeline.run_add_event(event.pk)
@@ -485,19 +486,21 @@ def delete_memories(
     metadata: dict[str, Any] | None = None,
     event: Event | None = None,
     keep: bool = True,
+    event_type: str = Event.Type.DELETE,
 ) -> Event:
     """Delete every memory of `memories` (scoped to `project` here) that no legal hold covers,
     in SQL, into the trash (memories.trash) unless `keep` is false or the trash is off.
 
     Each deleted memory leaves a DELETE history row; nothing else is touched. Works in chunks so
     a delete of a million rows never holds one giant transaction (inside an outer transaction
-    the chunks simply share it). The returned Event carries in `results` the number deleted
-    and, when a hold kept some, the number skipped (`held`).
+    the chunks simply share it). The returned Event (of `event_type`, unless `event` is given)
+    carries in `results` the number deleted and, when a hold kept some, the number skipped
+    (`held`).
     """
     if event is None:
         event = events.open_event(
             project,
-            Event.Type.DELETE,
+            event_type,
             actor=actor,
             payload=payload,
             metadata=metadata or events.entities_of_delete(payload or {}),
@@ -548,20 +551,36 @@ def delete_matching(
     """Delete every memory of `project` that `filters` matches (the filter language).
 
     The Event's payload is the filter itself, so a worker rebuilds exactly the set that was
-    counted and confirmed. `source` ("dashboard") is recorded beside it.
+    counted and confirmed. `source` ("dashboard") is recorded beside it. A filter that spans
+    every user, agent, app or run (memories.wildcards) makes a DELETE_ALL Event whose payload
+    names what it spanned (`wildcard`); its memories go to the trash like any others.
     """
     payload: dict[str, Any] = {"filters": filters}
     if source:
         payload["source"] = source
+    event_type = Event.Type.DELETE
+    if spanned := wildcards.spanned_fields(filters):
+        payload["wildcard"] = spanned
+        event_type = Event.Type.DELETE_ALL
     return _delete_or_schedule(
-        project, listing.matching(project, filters), actor=actor, payload=payload
+        project,
+        listing.matching(project, filters),
+        actor=actor,
+        payload=payload,
+        event_type=event_type,
     )
 
 
 def _delete_or_schedule(
-    project: Project, memories: QuerySet[Memory], *, actor: str, payload: dict[str, Any]
+    project: Project,
+    memories: QuerySet[Memory],
+    *,
+    actor: str,
+    payload: dict[str, Any],
+    event_type: str = Event.Type.DELETE,
 ) -> Event:
-    """Delete now if the set is small; otherwise record a PENDING DELETE event for a worker.
+    """Delete now if the set is small; otherwise record a PENDING event (of `event_type`) for a
+    worker.
 
     `payload` lets the worker rebuild the same set (run_delete_event): {"filters": {...}}, or
     {"entity_type", "entity_id"}.
@@ -569,16 +588,18 @@ def _delete_or_schedule(
     limit = settings.MEMDASH_SYNC_DELETE_LIMIT
     size, capped = capped_count(memories.filter(project=project), limit)
     if not capped:
-        return delete_memories(project, memories, actor=actor, payload=payload)
+        return delete_memories(
+            project, memories, actor=actor, payload=payload, event_type=event_type
+        )
     event = events.open_event(
         project,
-        Event.Type.DELETE,
+        event_type,
         actor=actor,
         payload=payload,
         metadata=events.entities_of_delete(payload),
         pending=True,
     )
-    events.enqueue(event)
+    events.submit(event)
     return event
 
 
@@ -603,8 +624,9 @@ def delete_entity(project: Project, entity: Entity, *, actor: str) -> Event:
 
 
 def run_delete_event(event_id: Any) -> Event | None:
-    """Worker side of a scheduled delete. Safe to run twice: it deletes whatever still matches."""
-    event = events.claim(event_id, kinds=(Event.Type.DELETE,))
+    """Worker side of a scheduled delete (DELETE or DELETE_ALL). Safe to run twice: it deletes
+    whatever still matches."""
+    event = events.claim(event_id, kinds=(Event.Type.DELETE, Event.Type.DELETE_ALL))
     if event is None:
         return None
     payload = event.payload

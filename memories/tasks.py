@@ -133,7 +133,8 @@ def deliver_webhook(self: Task, webhook_id: str, body: dict[str, Any]) -> None:
 def recover_stale_events() -> list[str]:
     """Re-queue events a dead worker left behind (or fail them after too many attempts).
 
-    Runs from Celery beat every minute and when a worker starts.
+    Runs from Celery beat every 30 seconds, and once more after a worker starts (which also
+    sweeps at once in its own process: memdash.celery).
     """
     return events.recover_stale()
 

@@ -50,6 +50,20 @@ def trashed(project: Project, filters: dict[str, Any] | None = None) -> QuerySet
     return rows.defer("embedding").order_by("-trashed_at", "-id")
 
 
+def from_event(project: Project, event: Event) -> QuerySet[TrashedMemory]:
+    """What the delete `event` put in the trash and is still there (not restored or purged).
+
+    Its rows were trashed while it ran, so the search is bounded by its start and end: the
+    trash's (project, trashed_at) index finds them without reading the rest of the trash.
+    """
+    rows = TrashedMemory.objects.filter(project=project, trash_event_id=event.pk)
+    if event.started_at is not None:
+        rows = rows.filter(trashed_at__gte=event.started_at)
+    if event.completed_at is not None:
+        rows = rows.filter(trashed_at__lte=event.completed_at)
+    return rows.defer("embedding").order_by("-trashed_at", "-id")
+
+
 def get_trashed(project: Project, memory_id: Any) -> TrashedMemory:
     try:
         return TrashedMemory.objects.defer("embedding").get(project=project, pk=memory_id)

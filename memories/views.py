@@ -28,7 +28,7 @@ from core.errors import InvalidRequest, Locked, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
 from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
 from core.pills import pills
-from memories import holds, listing, marks, past_views, services
+from memories import holds, listing, marks, past_views, services, trash, wildcards
 from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
@@ -614,7 +614,7 @@ def event_list(request: DashboardRequest) -> HttpResponse | StreamingHttpRespons
     page = requested_page(events, request.GET, key="created_at", size=EVENT_PAGE_SIZE)
     context = {
         "page": page,
-        "rows": [(event, _entity_labels(event)) for event in page.rows],
+        "rows": [(event, _entity_labels(event), wildcards.flag(event)) for event in page.rows],
         "applied": query.dict(),
         "pills": pills(query, EVENT_FILTERS),
         "clear_query": QueryDict(),
@@ -653,12 +653,17 @@ def _events_csv(events: QuerySet[Event]) -> StreamingHttpResponse:
 
 def _entity_labels(event: Event) -> list[str]:
     """ "user: alex" for the entities an Event is about (memories.events.named_entities)."""
+    return [f"{SCOPE_CHIPS[field]}: {value}" for field, value in _named_ids(event).items()]
+
+
+def _named_ids(event: Event) -> dict[str, str]:
+    """The entity ids an Event is about (its metadata), in SCOPE_CHIPS order."""
     about = event.metadata if isinstance(event.metadata, dict) else {}
-    return [
-        f"{SCOPE_CHIPS[field]}: {value}"
+    return {
+        field: value
         for field in SCOPE_CHIPS
         if isinstance(value := about.get(field), str) and value
-    ]
+    }
 
 
 @require_GET
@@ -681,11 +686,44 @@ def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         "alive": alive,
         "changes": changes[:EVENT_CHANGES_SHOWN],
         "more_changes": len(changes) > EVENT_CHANGES_SHOWN,
+        "wildcard": _wildcard_undo(request, event),
     }
     read = audit_log.event_reads([event])
     read["memories"] = [{"id": row.memory_id} for row in changes[:EVENT_CHANGES_SHOWN]]
     log_read(request, "event.get", **read)
     return render(request, "memories/event_detail.html", context)
+
+
+@dataclass(frozen=True)
+class WildcardUndo:
+    """What a wildcard delete's page says: what it spanned, and what of it the trash still
+    holds, until when, and where to restore it."""
+
+    flag: str
+    spans: str
+    in_trash: ListCount
+    purge_after: dt.datetime | None
+    trash_url: str
+
+
+def _wildcard_undo(request: DashboardRequest, event: Event) -> WildcardUndo | None:
+    spanned = wildcards.recorded_span(event)
+    if spanned is None:
+        return None
+    kept = trash.from_event(request.project, event)
+    value, capped = capped_count(kept, settings.MEMDASH_DASHBOARD_COUNT_CAP)
+    # The first chunk trashed is the first purged: the date to promise (read by the index).
+    first = kept.order_by("trashed_at").values_list("purge_after", flat=True).first()
+    # The trash narrowed to the ids the delete did name (user_id=* with agent_id=bob: bob's).
+    named = urlencode(_named_ids(event))
+    url = reverse("memories:trash")
+    return WildcardUndo(
+        flag=wildcards.flag_for(spanned),
+        spans=wildcards.describe(spanned),
+        in_trash=ListCount(value, exact=not capped),
+        purge_after=first,
+        trash_url=f"{url}?{named}" if named else url,
+    )
 
 
 # --- project settings ---------------------------------------------------------------------------

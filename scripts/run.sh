@@ -9,8 +9,14 @@ stop() {
   trap - EXIT INT TERM
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
+  # The embedded PostgreSQL's lifetime is this script's (memdash/embedded_db.py): stop it once
+  # everything above has exited, unless another process (a shell, a worker) still uses it.
+  .venv/bin/python -m memdash.embedded_db release || true
 }
 trap stop EXIT INT TERM
+
+# Start the embedded PostgreSQL once, before the processes below attach to it.
+.venv/bin/python -m memdash.embedded_db start
 
 .venv/bin/celery -A memdash worker --loglevel "${CELERY_LOG_LEVEL:-INFO}" \
   --concurrency "${CELERY_CONCURRENCY:-2}" &

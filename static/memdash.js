@@ -1,4 +1,5 @@
-// memdash dashboard: toasts, row selection for bulk delete, and a keyboard shortcut.
+// memdash dashboard: toasts, row selection for bulk delete, closing confirmations, filters that
+// apply on change, and keyboard shortcuts.
 // Everything works without this file; it only makes the pages nicer to use.
 (function () {
   "use strict";
@@ -68,6 +69,32 @@
     if (target.id === "select-page" || target.name === "ids") updateSelection();
   });
   document.body.addEventListener("htmx:afterSettle", updateSelection);
+
+  // Buttons that close part of the page, instead of inline handlers (the CSP allows none):
+  // data-close="id" empties that element; with data-close-if="id", only when that element is on
+  // the page (the confirmation came from a page it can close back to), otherwise the link is
+  // followed. data-print prints the page.
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close]");
+    if (closer) {
+      var stays = closer.getAttribute("data-close-if");
+      if (!stays || document.getElementById(stays)) {
+        event.preventDefault();
+        var box = document.getElementById(closer.getAttribute("data-close"));
+        if (box) box.replaceChildren();
+      }
+    }
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
+  // Controls marked "auto" apply their filter form when they change (its hx-trigger listens
+  // for "auto-change"; an htmx trigger filter would need eval, which the CSP forbids).
+  document.addEventListener("change", function (event) {
+    var control = event.target;
+    if (control.classList && control.classList.contains("auto") && control.form) {
+      control.form.dispatchEvent(new CustomEvent("auto-change", { bubbles: true }));
+    }
+  });
 
   // Escape closes an open confirmation (its Cancel link knows how).
   document.addEventListener("keydown", function (event) {

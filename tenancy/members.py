@@ -23,7 +23,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from core.errors import Conflict, InvalidRequest, NotFound
 from tenancy.models import Membership, Project, Role
@@ -118,15 +118,30 @@ def _invite(email: str) -> User:
             f"An invited user's username is their email, at most {USERNAME_MAX} characters; "
             f"this one has {len(email)}."
         )
-    if User.objects.filter(username__iexact=email).exists():
+    named = User.objects.filter(username__iexact=email).first()
+    if named is not None and named.email.lower() == email.lower():
+        return named  # invited by a concurrent add (to other projects) since find_user looked
+    if named is not None:
         raise Conflict(
             f"A dashboard user named {email} exists with another email address; set that "
             "user's email, or add the member by the email it has."
         )
     user = User(username=email, email=email, is_active=True)
     user.set_unusable_password()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        # A concurrent add (to other projects, which hold other locks) invited the same email
+        # between the check above and this insert; its user is the one to add.
+        return User.objects.get(username__iexact=email)
     return user
+
+
+def _lock(projects: list[Project]) -> None:
+    """Lock the projects' rows (in id order, so two callers cannot deadlock) until commit."""
+    ids = sorted(p.pk for p in projects)
+    list(Project.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
 def _membership(project: Project, user: User | None, email: str) -> Membership:
@@ -170,6 +185,9 @@ def add_member(projects: Iterable[Project], email: Any, role: Any = "READER") ->
     email = clean_email(email)
     role = parse_role(role)
     projects = list(projects)
+    # Concurrent adds to the same projects wait here, so the second sees the first's member
+    # (a Conflict) instead of inserting the same user or membership twice.
+    _lock(projects)
     user = find_user(email)
     missing = projects
     if user is not None:

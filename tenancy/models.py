@@ -202,3 +202,17 @@ class ApiKey(models.Model):
     def actor(self) -> str:
         """How history rows name this key."""
         return f"api-key:{self.prefix}"
+
+
+class PasswordChangeRequired(models.Model):
+    """A dashboard user who must choose a new password before anything else: the demo admin,
+    whose first password was printed on a terminal. The row goes when the password changes
+    (tenancy.passwords)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.user} must change their password"

@@ -1,19 +1,22 @@
-"""Dashboard pages of tenancy: the project switcher and the project's API keys."""
+"""Dashboard pages of tenancy: logging in, changing one's password, the project switcher and
+the project's API keys."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
-from tenancy import access, services
+from tenancy import access, passwords, services
 from tenancy.access import DashboardRequest, project_member
 from tenancy.forms import ApiKeyForm
 from tenancy.models import ApiKey, Role
@@ -74,3 +77,28 @@ def revoke_api_key(request: DashboardRequest, pk: int) -> HttpResponse:
         request, "tenancy/keys.html#api-keys", _keys_context(request, ApiKeyForm(), None)
     )
     return toast(response, message)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login; a user whose password must change goes to the change page first."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        if passwords.flag_session(self.request):
+            return redirect("password_change")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Every dashboard user's own password: the old one, then a new one that passes
+    AUTH_PASSWORD_VALIDATORS. The session stays logged in; other sessions end."""
+
+    success_url = reverse_lazy("memories:list")
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        passwords.password_changed(self.request)
+        messages.success(self.request, "Your password was changed.")
+        return response

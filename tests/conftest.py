@@ -31,6 +31,9 @@ from tenancy.services import create_api_key, get_or_create_project
 # exit) and a private config directory instead of ~/.mem0.
 MEM0_DIR = tempfile.mkdtemp(prefix="memdash-mem0-")
 os.environ["MEM0_TELEMETRY"] = "false"
+# The suite's embedded database stops when its last process exits (memdash.embedded_db), so a
+# test or CI run leaves no server behind.
+os.environ["MEMDASH_DB_STOP_ON_EXIT"] = "1"
 os.environ["MEM0_DIR"] = MEM0_DIR
 atexit.register(shutil.rmtree, MEM0_DIR, ignore_errors=True)
 

@@ -1,14 +1,13 @@
 """The API's JSON parser: DRF's, refusing what would otherwise fail later as a 500.
 
 Numbers such as 1e309 parse as infinity, a thousand levels of nesting exhaust Python's
-recursion, and some strings cannot be stored (core.text). All are a 400 naming the problem,
-before any view runs. (A charset that is no text encoding never gets here: see
-core.middleware.)
+recursion, some strings cannot be stored (core.text), and some bodies are no text in their
+charset. All are a 400 naming the problem, before any view runs. (A charset that is no text
+encoding never gets here: see core.middleware.)
 """
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -28,10 +27,16 @@ class JSONParser(parsers.JSONParser):
     ) -> Any:
         encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         try:
-            data = strict_loads(codecs.getreader(encoding)(stream).read())
+            # Decoded whole: a stream reader would drop an incomplete sequence at the end.
+            data = strict_loads(stream.read().decode(encoding))
         except RecursionError:
             raise ParseError(f"JSON parse error - nests deeper than {MAX_DEPTH} levels") from None
-        except ValueError as exc:  # UnicodeDecodeError included
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"JSON parse error - the body is not valid {encoding[:40]} text "
+                f"(byte {exc.object[exc.start]:#04x} at position {exc.start})"
+            ) from exc
+        except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
         problem = json_problem(data, root="body")
         if problem:

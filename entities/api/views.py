@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from core.api.pagination import MAX_PAGE_SIZE, paginate
 from core.errors import InvalidRequest, NotFound
+from core.text import normal_id
 from entities import services
 from entities.api import docs
 from entities.models import Entity
@@ -259,8 +260,11 @@ def _kind(kind: str) -> str:
 class EntityByNameView(ProjectAPIView):
     """GET / DELETE /v2/entities/{type}/{name}/ (name = the id used on memories)."""
 
+    # Both find the entity by its name as given or in its normal form (get_entity), then go on
+    # with the name it is stored under.
+
     def get(self, request: Request, kind: str, name: str) -> Response:
-        services.get_entity(self.project, _kind(kind), name)
+        name = services.get_entity(self.project, _kind(kind), name).name
         entity = listing.entity_list(self.project, cap=settings.MEMDASH_COUNT_CAP).get(
             kind=kind, name=name
         )
@@ -268,6 +272,8 @@ class EntityByNameView(ProjectAPIView):
         return Response([entity_payload(entity)])
 
     def delete(self, request: Request, kind: str, name: str) -> Response:
+        if normal_id(name) != name:  # else the delete's own statements look the name up
+            name = services.get_entity(self.project, _kind(kind), name).name
         event = entity_deletes.delete_entity_named(
             self.project, _kind(kind), name, actor=self.actor
         )

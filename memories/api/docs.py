@@ -63,7 +63,7 @@ MESSAGE = component(
         {
             "role": {**STRING, "enum": ["user", "assistant", "system", "agent"]},
             "content": {
-                "oneOf": [STRING, ANY_OBJECT],
+                "oneOf": [{**STRING, "minLength": 1}, ANY_OBJECT],
                 "description": (
                     "Text, or a multimodal object ({type: image_url|pdf_url|txt_url|mdx_url, "
                     "...}); text only when infer=false."
@@ -85,7 +85,7 @@ class MessagesFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> Schema:
         return {
-            "oneOf": [array(MESSAGE), MESSAGE, STRING],
+            "oneOf": [{**array(MESSAGE), "minItems": 1}, MESSAGE, {**STRING, "minLength": 1}],
             "description": (
                 "The conversation: a list of messages (a bare string is one user message). "
                 "At most MEMDASH_MAX_MESSAGES (200) messages; empty content is a 400."
@@ -365,7 +365,7 @@ LIST_V3_BODY = component(
             "fields": LEGACY_READ_FIELDS["fields"],
             "show_expired": LEGACY_READ_FIELDS["show_expired"],
             "as_of": {
-                "oneOf": [{"type": "number"}, DATETIME],
+                "anyOf": [{**STRING, "format": "date"}, DATETIME],
                 "description": (
                     "memdash: the memories as they were at this moment, rebuilt from history "
                     "(each result then has `changed_by`)."
@@ -907,7 +907,7 @@ trash_purge = extend_schema_view(
 
 # --- project settings and webhooks -----------------------------------------------------------------
 
-CATEGORIES = array({"type": "object", "additionalProperties": STRING})
+CATEGORIES = array({"type": "object", "additionalProperties": STRING, "minProperties": 1})
 PROJECT_OPTIONS = (
     "memory_depth",
     "usecase_setting",
@@ -960,13 +960,15 @@ PROJECT_UPDATE = component(
         {
             "name": {
                 **STRING,
+                "minLength": 1,
+                "maxLength": 200,
                 "description": "Unique within the organization (else a 409).",
             },
             "description": STRING,
             "custom_instructions": STRING,
             "agent_custom_instructions": STRING,
             "custom_categories": {
-                "oneOf": [CATEGORIES, array(STRING)],
+                "oneOf": [CATEGORIES, array({**STRING, "minLength": 1})],
                 "description": "Replaces the project's categories: {name: description} or names.",
             },
             "pii_mode": {**STRING, "enum": ["flag", "redact", "reject"]},
@@ -1253,7 +1255,11 @@ platform_exports = extend_schema_view(
                 "ExportRequest",
                 obj(
                     {
-                        "schema": {**ANY_OBJECT, "description": "The JSON Schema to fill."},
+                        "schema": {
+                            **ANY_OBJECT,
+                            "minProperties": 1,
+                            "description": "The JSON Schema to fill.",
+                        },
                         "filters": FILTERS,
                         "export_instructions": STRING,
                         **ENTITY_ID_FIELDS,
@@ -1333,7 +1339,7 @@ subject_exports = extend_schema_view(
                 {"allOf": [SUBJECT_EXPORT, obj({"message": STRING})]},
                 "Queued; poll GET /v1/subject-exports/{id}/.",
             ),
-            **errors(400, 403),
+            **errors(400, 403, 404, e404="Nothing is held about that subject."),
         },
     ),
     get=memory_op(
@@ -1469,7 +1475,16 @@ erasures = extend_schema_view(
                 {"allOf": [ERASURE, obj({"message": STRING})]},
                 "Confirmed; poll GET /v1/erasures/{id}/.",
             ),
-            **errors(400, 403, 409, 423, 501, e501="No key to sign the receipt is configured."),
+            **errors(
+                400,
+                403,
+                404,
+                409,
+                423,
+                501,
+                e404="Nothing is held about that subject.",
+                e501="No key to sign the receipt is configured.",
+            ),
         },
     ),
     get=memory_op(
@@ -1531,7 +1546,8 @@ verify_receipt = extend_schema_view(
         auth=[],
         request={
             "application/json": {
-                "oneOf": [obj({"receipt": ANY_OBJECT}), ANY_OBJECT],
+                # anyOf: {"receipt": {...}} is an object too.
+                "anyOf": [obj({"receipt": ANY_OBJECT}), ANY_OBJECT],
             }
         },
         responses={
@@ -1544,7 +1560,8 @@ verify_receipt = extend_schema_view(
                     ),
                 ),
                 "Whether it verifies, and if not, why.",
-            )
+            ),
+            **errors(400, keyed=False, e400="The body is not JSON, or cannot be read."),
         },
     )
 )

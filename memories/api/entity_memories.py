@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from audit import log as audit_log
 from core.api.pagination import paginate
 from core.errors import InvalidRequest
-from core.text import quoted
+from core.text import normal_id, quoted
 from entities.models import Entity
 from memories import listing
 from memories.api import docs, params
@@ -47,6 +47,8 @@ class EntityMemoriesView(ProjectAPIView):
 
     def get(self, request: Request, kind: str, name: str) -> Response:
         query = request.query_params
+        # As every filter reads ids: stripped and NFC-normalised (core.text.normal_id).
+        name = normal_id(name)
         scope = entity_scope(kind, name)
         show_expired = params.flag(query.get("show_expired"), "show_expired")
         memories = listing.entity_memories(self.project, kind, name, show_expired=show_expired)

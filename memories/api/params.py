@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import FilterError, InvalidRequest
-from core.text import json_problem, quoted, strict_loads
+from core.text import json_problem, normal_id, quoted, strict_loads
 from memories.filters import ENTITY_FIELDS, all_of, compile_filters, conditions
 
 ENTITY_REQUIRED = "One of the filters: app_id, user_id, agent_id, run_id is required!"
@@ -144,7 +144,13 @@ def delete_filters(query: Mapping[str, Any]) -> dict:
     mem0ai 2.x sends `delete_all(filters={...})` as a Python repr in a `filters` parameter.
     Returns a filter of the filter language (also stored on the Event, for the worker).
     """
-    ids = {name: query[name] for name in ENTITY_FIELDS if query.get(name)}
+    ids: dict[str, str] = {}
+    for name in ENTITY_FIELDS:
+        # Normalised before anything is judged: " " names no entity (it must not become a
+        # delete of every memory), and " alex " is "alex" in both places it may be given.
+        value = query.get(name)
+        if isinstance(value, str) and normal_id(value):
+            ids[name] = normal_id(value)
     if query.get("filters"):
         for name, entity in _repr_entity_ids(query["filters"]).items():
             if ids.setdefault(name, entity) != entity:
@@ -183,11 +189,12 @@ def _repr_entity_ids(raw: str) -> dict[str, str]:
         )
     ids = {}
     for name, entity in value.items():
-        if entity in (None, ""):
+        if entity is None:
             continue
         if isinstance(entity, bool) or not isinstance(entity, str | int):
             raise InvalidRequest(f"filters.{name} must be a string id, got {type(entity).__name__}")
-        ids[name] = str(entity)
+        if normal_id(str(entity)):
+            ids[name] = normal_id(str(entity))
     problem = json_problem(ids, root="filters")  # a Python repr can spell out NUL as "\x00"
     if problem:
         raise InvalidRequest(problem)

@@ -13,8 +13,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.text import quoted
+from core.text import normal_id, quoted, unwritable_id
 from memories.attribution import AddInput, Message, Scope
+from memories.categories import category_limit_problem
 from memories.filters import ENTITY_FIELDS
 from memories.models import Event, Memory, MemoryHistory
 from memories.past import PastMemory
@@ -24,6 +25,9 @@ MESSAGE_ROLES = ("user", "assistant", "system", "agent")
 
 
 class EntityIdField(serializers.CharField):
+    """An entity id being written: in its normal form (core.text.normal_id, as every read
+    compares it), and refused when it holds an invisible character or is the wildcard "*"."""
+
     def __init__(self, **kwargs: Any):
         super().__init__(
             required=False, allow_null=True, allow_blank=True, max_length=255, **kwargs
@@ -40,7 +44,11 @@ class EntityIdField(serializers.CharField):
         # None for an empty id: the stubs' CharField returns str, this field may return None.
         if isinstance(data, bool) or not isinstance(data, str | int):
             raise serializers.ValidationError("must be a string")
-        return super().to_internal_value(str(data)).strip() or None
+        text = normal_id(super().to_internal_value(str(data)))
+        problem = unwritable_id(text)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return text or None
 
 
 class TimestampField(serializers.Field):
@@ -148,11 +156,16 @@ class MessagesField(serializers.Field):
             name = item.get("name")
             if name is not None and not isinstance(name, str):
                 raise serializers.ValidationError(f"[{index}].name must be a string")
-            if name and len(name) > 255:
-                # A speaker's name becomes their entity id (255 characters at most).
-                raise serializers.ValidationError(
-                    f"[{index}].name has {len(name)} characters; at most 255"
-                )
+            if name:
+                # A speaker's name becomes their entity id: the same normal form and rules.
+                name = normal_id(name)
+                problem = unwritable_id(name)
+                if problem:
+                    raise serializers.ValidationError(f"[{index}].name {problem}")
+                if len(name) > 255:
+                    raise serializers.ValidationError(
+                        f"[{index}].name has {len(name)} characters; at most 255"
+                    )
             cleaned.append({"role": role, "content": content, **({"name": name} if name else {})})
         return cleaned
 
@@ -173,7 +186,13 @@ class CustomCategoriesField(serializers.ListField):
             raise serializers.ValidationError(
                 'must be a list of {"name": "description"} objects, not plain names'
             )
-        return super().to_internal_value(data)
+        categories = super().to_internal_value(data)
+        problem = category_limit_problem(
+            [(name, description) for item in categories for name, description in item.items()]
+        )
+        if problem:
+            raise serializers.ValidationError(problem)
+        return categories
 
 
 class AddRequest(serializers.Serializer):

@@ -163,6 +163,10 @@ ERROR_MEANINGS = {
 }
 
 
+UNREADABLE = (
+    "The request cannot be read: a NUL character in the URL, bytes that are not UTF-8 text, "
+    "or a charset that is no text encoding."
+)
 PROJECT_GONE = "The key's project is being deleted: its API keys no longer work."
 
 
@@ -171,6 +175,9 @@ def errors(*codes: int, keyed: bool = True, **meanings: str) -> dict[int, OpenAp
     key can answer them: a missing or bad key, a key of a project being deleted); a `meanings`
     entry such as `e404="Memory not found."` replaces a code's text."""
     described = {code: meanings.get(f"e{code}", ERROR_MEANINGS[code]) for code in codes}
+    # Any request can be refused before its view reads it (core.middleware): a NUL in the URL,
+    # bytes that are not UTF-8, a charset that is no text encoding.
+    described.setdefault(400, meanings.get("e400", UNREADABLE))
     if keyed:
         described.setdefault(401, meanings.get("e401", ERROR_MEANINGS[401]))
         gone = described.get(410)
@@ -213,13 +220,13 @@ def page_of(name: str, item: Schema) -> Schema:
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "page",
-        OpenApiTypes.INT,
+        {**INTEGER, "minimum": 1},
         OpenApiParameter.QUERY,
         description="Page number, from 1. Pages reach MEMDASH_MAX_PAGE_OFFSET rows deep.",
     ),
     OpenApiParameter(
         "page_size",
-        OpenApiTypes.INT,
+        {**INTEGER, "minimum": 1, "maximum": 1000},
         OpenApiParameter.QUERY,
         description="Rows per page: 100 unless given, at most 1000.",
     ),
@@ -375,6 +382,8 @@ MEM0_ROLE_NAMES = ["READER", "OWNER", "EDITOR", "COMPLIANCE"]
 ROLE_NAMES = ["viewer", "editor", "compliance", "admin"]
 ROLE_INPUT: Schema = {
     **STRING,
+    # The spellings as given here; memdash also takes them in any other case.
+    "enum": ["READER", "OWNER", "viewer", "editor", "compliance", "admin"],
     "description": (
         "READER (viewer) or OWNER (admin), or memdash's own role names viewer, editor, "
         "compliance, admin; any case."
@@ -796,3 +805,47 @@ project_members = extend_schema_view(
         },
     ),
 )
+
+
+# Operations whose view reads a missing body as an empty one (every field is optional there).
+OPTIONAL_BODIES = {
+    ("put", "/api/v1/orgs/organizations/{org_id}/projects/{project_id}/"),
+    ("patch", "/api/v1/orgs/organizations/{org_id}/projects/{project_id}/"),
+    ("put", "/api/v1/webhooks/{webhook_id}/"),
+    ("patch", "/api/v1/webhooks/{webhook_id}/"),
+    ("patch", "/v1/retention-policies/{policy_id}/"),
+    ("post", "/v1/holds/{hold_id}/release/"),
+    ("post", "/v1/trash/list/"),
+    ("post", "/v2/profiles/settings/"),
+}
+
+
+def document_page_errors(result: Schema, generator: Any, **kwargs: Any) -> Schema:
+    """drf-spectacular postprocessing hook: a 404 on every operation that takes a `page`
+    (DRF's paginator answers a page past the last one with "Invalid page.")."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            names = {
+                p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"
+            }
+            responses = operation.get("responses", {})
+            if "page" in names and "404" not in responses:
+                responses["404"] = {
+                    "description": "A page past the last one.",
+                    "content": {"application/json": {"schema": ERROR}},
+                }
+    return result
+
+
+def require_bodies(result: Schema, generator: Any, **kwargs: Any) -> Schema:
+    """drf-spectacular postprocessing hook: mark every request body required but those of
+    OPTIONAL_BODIES (drf-spectacular leaves a body it was handed as a dict optional, and a
+    client that sends none would get a 400)."""
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body is not None and (method, path) not in OPTIONAL_BODIES:
+                body["required"] = True
+    return result

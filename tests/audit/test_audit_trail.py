@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Max
-from django.test import Client
+from django.test import Client, override_settings
 
 from audit.models import AuditEntry
 from audit.query import CHANGES
@@ -300,7 +301,8 @@ def member_remove_by_deleting_the_user_in_the_admin(w: World) -> Expect:
     root = make_user("root", is_staff=True, is_superuser=True)
     client = browser(root)
     w.begin()
-    response = client.post(f"/admin/auth/user/{nina.pk}/delete/", {"post": "yes"})
+    with override_settings(MEMDASH_ADMIN=True):  # the admin is off by default
+        response = client.post(f"/admin/auth/user/{nina.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Membership.objects.filter(user__username="nina").exists()
     return Expect("member.remove", by_user(root), "nina", {"role": "viewer"}, response)
@@ -627,6 +629,41 @@ def logout(w: World) -> Expect:
     response = client.post("/logout/")
     assert response.status_code == 302
     return Expect("logout", by_user(nina), "nina", None, response, in_project=False)
+
+
+@case("login.locked")
+def login_locked_out_after_too_many_failures(w: World) -> Expect:
+    make_user("nina", w.project, Role.VIEWER)
+    client = browser()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/login/", {"username": "nina", "password": "not-it-9"})
+    w.begin()
+    response = client.post("/login/", {"username": "nina", "password": "not-it-9"})
+    assert response.status_code == 429
+    minutes = settings.AXES_COOLOFF_TIME.total_seconds() // 60
+    details = {"failures": settings.AXES_FAILURE_LIMIT, "minutes": minutes}
+    return Expect(
+        "login.locked",
+        ANONYMOUS,
+        "nina",
+        details,
+        response,
+        in_project=False,
+        along={"login.failed"},
+    )
+
+
+@case("password.change")
+def password_change(w: World) -> Expect:
+    nina = make_user("nina", w.project, Role.VIEWER)
+    client = browser(nina)
+    w.begin()
+    new = "Another-Sturdy-Pw-8Rk!"
+    response = client.post(
+        "/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert response.status_code == 302
+    return Expect("password.change", by_user(nina), "nina", None, response, in_project=False)
 
 
 @pytest.mark.parametrize("name", list(CASES))

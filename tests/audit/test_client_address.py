@@ -9,13 +9,13 @@ import sys
 import pytest
 from django.test import RequestFactory, override_settings
 
-from audit.context import _client_ip
+from audit.context import client_ip
 from memdash.settings import BASE_DIR
 
 
 def address(peer: str, forwarded: str | None = None) -> str | None:
     headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
-    return _client_ip(RequestFactory().get("/", REMOTE_ADDR=peer, **headers))
+    return client_ip(RequestFactory().get("/", REMOTE_ADDR=peer, **headers))
 
 
 def test_without_trusted_proxies_the_peer_is_the_client_whatever_the_header_says():

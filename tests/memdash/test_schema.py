@@ -430,3 +430,35 @@ def test_keys_of_a_project_being_deleted_answer_the_documented_410(schema, proje
     assert gone.status_code == 410
     check(schema, "/v1/ping/", "get", gone)
     check(schema, ORGS, "get", api.get(ORGS))
+
+
+def test_request_bodies_are_required_but_where_the_view_reads_none_as_empty(schema):
+    from tenancy.api.docs import OPTIONAL_BODIES
+
+    problems = [
+        (method, path)
+        for path, method, operation in operations(schema)
+        if "requestBody" in operation
+        and operation["requestBody"].get("required", False) is ((method, path) in OPTIONAL_BODIES)
+    ]
+    assert problems == []
+
+
+def test_every_operation_documents_the_400_of_an_unreadable_request(schema):
+    # core.middleware refuses a NUL in the URL or bytes that are not UTF-8 before any view.
+    problems = [
+        (method, path)
+        for path, method, operation in operations(schema)
+        if "400" not in operation["responses"]
+    ]
+    assert problems == []
+
+
+def test_operations_that_take_a_page_document_the_404_of_a_page_past_the_last(schema):
+    problems = [
+        (method, path)
+        for path, method, operation in operations(schema)
+        if any(p["name"] == "page" for p in operation.get("parameters", []))
+        and "404" not in operation["responses"]
+    ]
+    assert problems == []

@@ -370,12 +370,13 @@ def test_recovery_gives_up_after_max_attempts(fake_llm, settings, transactional_
     assert "abandoned after 3 attempts" in event.error
 
 
-def test_a_broker_outage_after_commit_loses_no_request_and_is_no_500(
+def test_a_broker_outage_refuses_queued_work_and_is_no_500(
     fake_llm, settings, transactional_db, project
 ):
-    """Work is queued by task name once the change commits, robustly: with the broker down,
-    the add is stored (its Event PENDING, for the stale-event sweeper to queue again) and the
-    webhook change is simply not sent; both answers are 200."""
+    """With the broker down, an add that must be queued answers 503 naming the task queue and
+    its Event is FAILED, not left PENDING (core.queueing.send_or_refuse_on_commit). Work that
+    only follows a stored change is sent robustly: a verbatim add is stored (200) and its
+    webhook change is simply not sent."""
     from memories.models import Webhook
     from tests.conftest import api_client
 
@@ -391,7 +392,10 @@ def test_a_broker_outage_after_commit_loses_no_request_and_is_no_500(
             {"messages": "I like tea", "user_id": "alex", "infer": False},
             format="json",
         )
-    assert queued.status_code == 200, queued.content
-    assert Event.objects.get(pk=queued.json()["event_id"]).status == "PENDING"
+    assert queued.status_code == 503, queued.content
+    assert queued["Retry-After"]
+    assert "task queue" in queued.json()["detail"]
+    (event,) = Event.objects.filter(metadata__infer=True)
+    assert event.status == "FAILED" and event.error == queued.json()["detail"]
     assert stored.status_code == 200, stored.content
     assert list(Memory.objects.values_list("memory", flat=True)) == ["I like tea"]

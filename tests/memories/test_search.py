@@ -5,6 +5,7 @@ The data is the benchmark's synthetic dataset, tiny: 300 memories across 3 users
 
 from __future__ import annotations
 
+import math
 import random
 import re
 
@@ -15,9 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from pgvector.django import CosineDistance
 
 from bench import corpus, seeding
-from memories import embeddings
+from memories import embeddings, services
+from memories.attribution import Message, Scope
 from memories.models import TEXT_SEARCH_CONFIG, Memory
-from memories.search import MIN_CANDIDATES, search_memories
+from memories.search import KEYWORD_WEIGHT, MIN_CANDIDATES, search_memories
 
 QUERIES = corpus.questions(12, random.Random(5)) + [
     "allergic to peanuts",
@@ -32,45 +34,8 @@ def dataset(db):
     return seeding.prepare(memories=300, users=3, pool=60, seed=1, log=lambda message: None)
 
 
-def reference_search(scope, query: str, top_k: int, threshold: float) -> list[tuple[str, float]]:
-    """The ranking as first written: top candidates by distance, plus top candidates by keyword
-    rank among rows matching any query word, scored and sorted in Python."""
-    vector = embeddings.embed_one(query)
-    pool = max(top_k * 4, MIN_CANDIDATES)
-    distance = CosineDistance("embedding", vector)
-    semantic = list(scope.annotate(distance=distance).order_by("distance")[:pool])
-    hits = {m.pk: [m, max(0.0, min(1.0, 1.0 - m.distance)), 0.0] for m in semantic}
-    words = re.findall(r"\w+", query.lower())
-    ts_query = SearchQuery(" or ".join(words), config=TEXT_SEARCH_CONFIG, search_type="websearch")
-    keyword = (
-        scope.filter(search_vector=ts_query)
-        .annotate(
-            rank=SearchRank(F("search_vector"), ts_query, normalization=32, cover_density=True)
-        )
-        .annotate(distance=distance)
-        .order_by("-rank")[:pool]
-    )
-    for m in keyword:
-        hit = hits.setdefault(m.pk, [m, max(0.0, min(1.0, 1.0 - m.distance)), 0.0])
-        hit[2] = float(m.rank)
-    scored = [(m, min(1.0, semantic + (1.0 - semantic) * kw)) for m, semantic, kw in hits.values()]
-    scored.sort(key=lambda pair: (-pair[1], -pair[0].created_at.timestamp()))
-    return [(str(m.pk), round(score, 5)) for m, score in scored if score >= threshold][:top_k]
-
-
 def results(hits) -> list[tuple[str, float]]:
     return [(str(h.memory.pk), round(h.score, 5)) for h in hits]
-
-
-def test_small_scopes_rank_exactly_like_the_reference(dataset):
-    project = dataset.project
-    for user in dataset.users:
-        scope = Memory.objects.for_project(project).unexpired().filter(user_id=user)
-        for query in QUERIES:
-            hits = search_memories(
-                project, query=query, filters={"user_id": user}, top_k=10, threshold=0.1
-            )
-            assert results(hits) == reference_search(scope, query, 10, 0.1), query
 
 
 def test_scores_are_in_unit_range_sorted_and_capped_at_top_k(dataset):
@@ -152,3 +117,128 @@ def test_large_scopes_find_a_rare_word_the_embedding_misses(dataset, large_scope
     )
 
     assert rare.pk in [h.memory.pk for h in hits]
+
+
+# --- the IDF keyword fusion -------------------------------------------------------------------
+
+
+def idf_fusion_reference(scope, query: str, top_k: int, threshold: float):
+    """The IDF fusion written out from its description: the `pool` nearest rows and the `pool`
+    best ts_rank_cd matches are the candidates; a word's IDF is counted over them; a memory's
+    keyword score is the IDF share of the query's lexemes it holds."""
+    from django.db import connection
+
+    vector = embeddings.embed_one(query)
+    pool = max(top_k * 4, MIN_CANDIDATES)
+    distance = CosineDistance("embedding", vector)
+    words = list(dict.fromkeys(re.findall(r"\w+", query.lower())))
+    ts_query = SearchQuery(" or ".join(words), config=TEXT_SEARCH_CONFIG, search_type="websearch")
+    candidates = {m.pk: m for m in scope.annotate(distance=distance).order_by("distance")[:pool]}
+    by_rank = (
+        scope.filter(search_vector=ts_query)
+        .annotate(
+            rank=SearchRank(F("search_vector"), ts_query, normalization=32, cover_density=True)
+        )
+        .annotate(distance=distance)
+        .order_by("-rank")[:pool]
+    )
+    for m in by_rank:
+        candidates.setdefault(m.pk, m)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(to_tsvector(%s, %s))", [TEXT_SEARCH_CONFIG, " ".join(words)]
+        )
+        query_lexemes = set(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT id, tsvector_to_array(search_vector) FROM memories_memory WHERE id = ANY(%s)",
+            [list(candidates)],
+        )
+        held = {pk: set(lexemes) & query_lexemes for pk, lexemes in cursor.fetchall()}
+    count = len(candidates)
+    frequency = {lexeme: sum(lexeme in h for h in held.values()) for lexeme in query_lexemes}
+    idf = {
+        lexeme: math.log(1 + (count - n + 0.5) / (n + 0.5)) for lexeme, n in frequency.items() if n
+    }
+    information = sum(idf.values())
+    scored = []
+    for pk, m in candidates.items():
+        semantic = max(0.0, min(1.0, 1.0 - m.distance))
+        keyword = sum(idf[lexeme] for lexeme in held[pk]) / information if information else 0.0
+        scored.append((m, semantic + (1.0 - semantic) * KEYWORD_WEIGHT * keyword))
+    scored.sort(key=lambda pair: (-pair[1], -pair[0].created_at.timestamp()))
+    return [(str(m.pk), round(score, 5)) for m, score in scored if score >= threshold][:top_k]
+
+
+def test_small_scopes_rank_like_the_idf_fusion_reference(dataset):
+    project = dataset.project
+    for user in dataset.users:
+        scope = Memory.objects.for_project(project).unexpired().filter(user_id=user)
+        for query in QUERIES:
+            hits = search_memories(
+                project, query=query, filters={"user_id": user}, top_k=10, threshold=0.1
+            )
+            assert results(hits) == idf_fusion_reference(scope, query, 10, 0.1), query
+
+
+@pytest.fixture
+def ada_and_bo(project):
+    texts = [
+        "Ada: I walked the dog along the canal",
+        "Ada: I baked rye bread on Sunday",
+        "Ada: I painted the garden fence green",
+        "Bo: the kayak I bought is bright red",
+    ]
+    services.add_memories(
+        project,
+        messages=[Message("user", text) for text in texts],
+        scope=Scope(user_id="chat"),
+        actor="test",
+    )
+    return project
+
+
+def test_a_rare_query_word_weighs_more_than_a_common_one(ada_and_bo):
+    hits = search_memories(
+        ada_and_bo, query="Ada kayak", filters={"user_id": "chat"}, top_k=10, threshold=0.0
+    )
+
+    keyword = {h.memory.memory: h.keyword for h in hits}
+    # "ada" is in 3 of the 4 candidates, "kayak" in one: IDF 0.36 against 1.20.
+    common, rare = math.log(1 + 1.5 / 3.5), math.log(1 + 3.5 / 1.5)
+    assert keyword.pop("Bo: the kayak I bought is bright red") == pytest.approx(
+        rare / (rare + common)
+    )
+    assert list(keyword.values()) == pytest.approx([common / (rare + common)] * 3)
+    assert hits[0].memory.memory.startswith("Bo: the kayak")
+
+
+def test_keyword_matches_raise_scores_but_never_to_1_nor_below_cosine(ada_and_bo):
+    hits = search_memories(
+        ada_and_bo,
+        query="bright red kayak",
+        filters={"user_id": "chat"},
+        top_k=10,
+        threshold=0.0,
+    )
+
+    full = hits[0]
+    assert full.memory.memory == "Bo: the kayak I bought is bright red"
+    assert full.keyword == pytest.approx(1.0)
+    assert full.score == pytest.approx(full.semantic + (1 - full.semantic) * KEYWORD_WEIGHT)
+    assert full.score < 1.0
+    assert all(h.keyword == 0.0 and h.score == pytest.approx(h.semantic) for h in hits[1:])
+    assert all(0.0 <= h.semantic <= h.score <= 1.0 for h in hits)
+
+
+def test_without_keyword_search_scores_are_the_cosine_similarity(ada_and_bo):
+    hits = search_memories(
+        ada_and_bo,
+        query="bright red kayak",
+        filters={"user_id": "chat"},
+        top_k=10,
+        threshold=0.0,
+        keyword=False,
+    )
+
+    assert all(h.keyword == 0.0 and h.score == h.semantic for h in hits)
+    assert [h.semantic for h in hits] == sorted((h.semantic for h in hits), reverse=True)

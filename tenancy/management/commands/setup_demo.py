@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
 from core import receipts
+from tenancy import passwords
 from tenancy.models import ApiKey, Membership, Role, hash_key
 from tenancy.services import create_api_key, get_or_create_project
 
@@ -13,11 +14,20 @@ DEMO_KEY_FILE = ".memdash-demo-key"
 
 
 class Command(BaseCommand):
-    help = "Ensure a demo organization, project, admin login and API key exist, and print them."
+    help = (
+        "Ensure a demo organization, project, admin login and API key exist, and print them. "
+        "The admin's password is random, printed once when it is made, and must be changed at "
+        "the first login."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--key-file", default=str(Path(settings.BASE_DIR) / DEMO_KEY_FILE))
         parser.add_argument("--port", default="8000")
+        parser.add_argument(
+            "--reset-admin-password",
+            action="store_true",
+            help="Give the admin a new random password (printed once, to be changed at login).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = get_or_create_project()
@@ -36,11 +46,21 @@ class Command(BaseCommand):
             username="admin",
             defaults={"email": "admin@example.com", "is_staff": True, "is_superuser": True},
         )
-        if created:
-            admin.set_password("admin")
+        # Only a new admin (or one asked for) gets a password: re-running never changes one
+        # that its owner has chosen. It is printed this once and never stored in clear.
+        password = None
+        if created or options["reset_admin_password"]:
+            password = passwords.generate_password()
+            admin.set_password(password)
             admin.save()
+            passwords.require_change(admin)
         Membership.objects.get_or_create(user=admin, project=project, defaults={"role": Role.ADMIN})
         base = f"http://127.0.0.1:{options['port']}"
+        login = (
+            f"password {password}: shown once, to be changed at the first login"
+            if password
+            else "password as set; setup_demo --reset-admin-password prints a new one"
+        )
         # The embedded default generates the receipt key into the data directory here.
         try:
             signer = f"signed by key {receipts.key_id(receipts.public_key())}"
@@ -55,7 +75,7 @@ class Command(BaseCommand):
                     f"  project:      {project.name} ({project.public_id})",
                     f"  API key:      {raw}",
                     f"  API:          {base}/v1/ping/   (Authorization: Token <API key>)",
-                    f"  dashboard:    {base}/   (user admin, password admin: change it)",
+                    f"  dashboard:    {base}/   (user admin, {login})",
                     f"  OpenAPI:      {base}/api/schema/",
                     f"  receipts:     {signer} ({base}/v1/receipts/public-key/)",
                     "",
