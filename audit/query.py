@@ -37,7 +37,7 @@ CHANGES = (
     "webhook.create", "webhook.change", "webhook.delete", "export.create", "erasure.confirm",
     "erasure.done", "hold.place", "hold.release", "retention.create", "retention.change",
     "retention.delete", "profile.settings", "project.create", "project.delete", "org.create",
-    "org.delete", "login.locked", "password.change",
+    "org.delete", "login.locked", "password.change", "member.password_reset",
 )  # fmt: skip
 ACTIONS = READS + CHANGES
 FAMILIES = tuple(sorted({action.split(".")[0] + "." for action in ACTIONS if "." in action}))

@@ -29,7 +29,24 @@ urlpatterns = [
     path("keys/", tenancy_views.api_keys, name="api_keys"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("keys/<int:pk>/revoke/", tenancy_views.revoke_api_key, name="revoke_api_key"),
+    path(
+        "keys/<int:pk>/revoke/confirm/",
+        tenancy_views.confirm_revoke_api_key,
+        name="confirm_revoke_api_key",
+    ),
     path("settings/", memory_views.project_settings, name="project_settings"),
+    path("settings/members/", tenancy_views.member_add, name="member_add"),
+    path("settings/members/<int:user_id>/role/", tenancy_views.member_role, name="member_role"),
+    path(
+        "settings/members/<int:user_id>/remove/", tenancy_views.member_remove, name="member_remove"
+    ),
+    path(
+        "settings/members/<int:user_id>/password/",
+        tenancy_views.member_reset_password,
+        name="member_reset_password",
+    ),
+    path("projects/new/", tenancy_views.new_project, name="new_project"),
+    path("organizations/new/", tenancy_views.new_organization, name="new_organization"),
     path("developers/", developer_views.connect, name="developers"),
     path("developers/api/", developer_views.api_reference, name="api_reference"),
     path("", include("entities.urls")),

@@ -374,6 +374,46 @@ class Webhook(models.Model):
         return f"{self.name} -> {self.url}"
 
 
+# A delivery's last error is cut to this many characters: enough for "connection refused" or
+# "answered 503", too little to carry a body a receiver or proxy echoed back.
+WEBHOOK_ERROR_CHARS = 300
+
+
+class WebhookDelivery(models.Model):
+    """The log of one change sent to one webhook: its outcome after each attempt.
+
+    The body is deliberately not stored: it can hold memory text (personal data), which an
+    erasure must be able to remove from everywhere; the log keeps only what happened to it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # The Celery task's id, the same across its retries (and a redelivery after a crash): the
+    # task finds its row by it instead of starting another.
+    task_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=WEBHOOK_ERROR_CHARS, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["webhook", "-created_at"], name="webhookdelivery_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} to {self.webhook_id}: {self.status}"
+
+
 class Erasure(models.Model):
     """The erasure of a data subject: an entity, or the memories a filter matches.
 

@@ -29,7 +29,7 @@ from memories import (
     trash,
 )
 from memories.models import Webhook
-from memories.webhooks import delivery, notify, targets
+from memories.webhooks import deliveries, delivery, notify, targets
 
 logger = logging.getLogger(__name__)
 
@@ -114,19 +114,28 @@ def deliver_webhook(self: Task, webhook_id: str, body: dict[str, Any]) -> None:
     """POST one change to one webhook, retrying with backoff while the receiver fails."""
     hook = Webhook.objects.filter(pk=webhook_id, is_active=True).first()
     if hook is None:
+        deliveries.abandoned(self.request.id, "not sent: the webhook was disabled or deleted")
         return
     memory_id = notify.memory_id_of(body)
     if memory_id is not None and erasure.erased_memory(memory_id):
-        return  # an erasure took this memory since: its text must not leave now
+        # An erasure took this memory since: its text must not leave now.
+        deliveries.abandoned(self.request.id, "not sent: the memory was erased")
+        return
+    logged = deliveries.attempt_started(hook, body, task_id=self.request.id)
     try:
-        delivery.deliver(hook, body)
+        http_status = delivery.deliver(hook, body)
     except targets.ForbiddenTarget as exc:
+        deliveries.failed(logged, exc, final=True)
         logger.warning("webhook %s: not delivered: %s", webhook_id, exc)
     except delivery.DeliveryError as exc:
-        if self.request.retries >= DELIVERY_RETRIES:
+        last = self.request.retries >= DELIVERY_RETRIES
+        deliveries.failed(logged, exc, final=last)
+        if last:
             logger.warning("webhook %s: giving up on a delivery: %s", webhook_id, exc)
             return
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    else:
+        deliveries.succeeded(logged, http_status)
 
 
 @shared_task(ignore_result=True)

@@ -9,6 +9,7 @@ from memories import (
     retention_views,
     trash_views,
     views,
+    webhook_views,
 )
 
 app_name = "memories"
@@ -48,6 +49,11 @@ urlpatterns = [
     path(
         "erasures/<uuid:pk>/receipt.json", compliance_views.erasure_receipt, name="erasure_receipt"
     ),
+    path("webhooks/", webhook_views.webhook_list, name="webhooks"),
+    path("webhooks/<uuid:pk>/", webhook_views.webhook_detail, name="webhook"),
+    path("webhooks/<uuid:pk>/switch/", webhook_views.webhook_switch, name="webhook_switch"),
+    path("webhooks/<uuid:pk>/test/", webhook_views.webhook_test, name="webhook_test"),
+    path("webhooks/<uuid:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
     path("activity/", views.event_list, name="activity"),
     path("activity/<uuid:pk>/", views.event_detail, name="event"),
 ]

@@ -34,6 +34,7 @@ from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
 from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
+from tenancy import views as tenancy_views
 from tenancy.access import DashboardRequest, log_read, project_member
 from tenancy.audit_views import accessed_by
 from tenancy.models import Role
@@ -755,6 +756,6 @@ def project_settings(request: DashboardRequest) -> HttpResponse:
                 return toast(response, "Settings saved.")
     else:
         form = ProjectSettingsForm.for_project(project)
-    members = project.memberships.select_related("user").order_by("user__username")
     template = template_for(request, "memories/settings.html", ("settings-form",))
-    return render(request, template, {"form": form, "project": project, "members": members})
+    context = {"form": form, "project": project, **tenancy_views.members_context(project)}
+    return render(request, template, context)

@@ -102,13 +102,15 @@ def project_member(
                 # As its API keys get 410 (tenancy.authentication): no half-deleted project.
                 context = {"deleting": membership.project, "deletion": deletion}
                 return render(request, "project_deleting.html", context, status=410)
+            dashboard_request = cast(DashboardRequest, request)
+            # Set before the role check too: the 403 page (handler403 renders 403.html with
+            # the request) then keeps the navigation and project switcher of this project.
+            dashboard_request.membership = membership
+            dashboard_request.project = membership.project
             if not Role.allows(membership.role, role):
                 raise PermissionDenied(
                     f"Your role in this project is {membership.role}; this needs {role}."
                 )
-            dashboard_request = cast(DashboardRequest, request)
-            dashboard_request.membership = membership
-            dashboard_request.project = membership.project
             audit_context.update(
                 actor=audit_context.user_actor(request.user, membership.role),
                 project_id=membership.project_id,

@@ -7,7 +7,8 @@ Mem0 does where Mem0 has it ("READER", "OWNER") and upper-cased otherwise ("EDIT
 "COMPLIANCE"), with memdash's name beside it as `memdash_role`.
 
 Every change is a Membership save or delete, so the audit trail's member.add, member.role and
-member.remove rows come from its signals (audit.signals). Two rules hold throughout:
+member.remove rows come from its signals (audit.signals); a password reset logs
+member.password_reset here. Two rules hold throughout:
 
 - a project keeps an admin: removing or demoting its last admin is a Conflict;
 - adding an email no dashboard user has creates an invited user (username = the email, no
@@ -25,8 +26,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from audit import log as audit_log
 from core.errors import Conflict, InvalidRequest, NotFound
 from tenancy.models import Membership, Project, Role
+from tenancy.passwords import generate_password, require_change
 
 MEM0_ROLES: dict[str, str] = {"READER": Role.VIEWER.value, "OWNER": Role.ADMIN.value}
 MEM0_NAMES: dict[str, str] = {role: name for name, role in MEM0_ROLES.items()}
@@ -256,3 +259,140 @@ def _memberships_of(projects: Iterable[Project], email: str) -> list[Membership]
     if not found:
         raise NotFound(f"{email} is not a member of any project here.")
     return found
+
+
+# --- the dashboard's members panel (Settings): people found by username or email --------------
+#
+# Dashboard users need not have an email (the demo's users have none), so the panel names a
+# member by username or email and acts on a member by user id. A person the panel creates gets
+# a one-time password, shown once to the admin, that they must change at their first login.
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The outcome of a dashboard add: the membership, and the one-time password of a user the
+    add created (None for an existing user, who keeps their password)."""
+
+    membership: Membership
+    password: str | None
+
+
+def _user_named(name: str) -> User | None:
+    """The user whose username is `name` (any case), else the one whose email it is."""
+    user = User.objects.filter(username__iexact=name).first()
+    if user is None and "@" in name:
+        user = find_user(name)
+    return user
+
+
+def _new_user(name: str) -> tuple[User, str]:
+    """A user called `name` (an email becomes their email too) with a one-time password."""
+    if len(name) > USERNAME_MAX:
+        raise InvalidRequest(f"A username has at most {USERNAME_MAX} characters.")
+    email = ""
+    if "@" in name:
+        email = clean_email(name)
+    else:
+        try:
+            User.username_validator(name)
+        except ValidationError as exc:
+            raise InvalidRequest(
+                f"{name[:100]!r} is neither an email address nor a valid username (letters, "
+                "digits and @ . + - _ only)."
+            ) from exc
+    password = generate_password()
+    user = User.objects.create_user(username=name, email=email, password=password)
+    require_change(user)
+    return user, password
+
+
+@transaction.atomic
+def join(project: Project, name_or_email: Any, role: Any) -> Joined:
+    """Make the user with this username or email a member of `project` with `role`, creating
+    the user (with a one-time password) when there is none. Conflict when already a member."""
+    if not isinstance(name_or_email, str) or not name_or_email.strip():
+        raise InvalidRequest("Give the person's username or email address.")
+    name = name_or_email.strip()
+    role = parse_role(role)
+    _lock([project])  # two concurrent adds of one person: one member, one Conflict
+    user = _user_named(name)
+    password = None
+    if user is None:
+        user, password = _new_user(name)
+    elif Membership.objects.filter(project=project, user=user).exists():
+        raise Conflict(
+            f"{user.get_username()} is already a member of project {project.name!r}; change "
+            "their role instead."
+        )
+    # Saved through the model: the audit trail's member.add row comes from its signal.
+    membership = Membership.objects.create(user=user, project=project, role=role)
+    return Joined(membership, password)
+
+
+def member(project: Project, user_id: int, *, lock: bool = False) -> Membership:
+    """The project's membership of user `user_id` (with `lock`, locked until commit: inside a
+    transaction only); NotFound otherwise."""
+    memberships = Membership.objects.select_for_update(of=("self",)) if lock else Membership.objects
+    found = (
+        memberships.filter(project=project, user_id=user_id)
+        .select_related("user", "project")
+        .first()
+    )
+    if found is None:
+        raise NotFound("That person is not a member of this project.")
+    return found
+
+
+@transaction.atomic
+def set_role(project: Project, user_id: int, role: Any) -> Membership:
+    """Give member `user_id` the role `role`; Conflict when it demotes the last admin."""
+    role = parse_role(role)
+    membership = member(project, user_id, lock=True)
+    if membership.role != role:
+        if role != Role.ADMIN:
+            _keep_an_admin(membership)
+        membership.role = role
+        membership.save(update_fields=["role"])  # member.role comes from the save signal
+    return membership
+
+
+@transaction.atomic
+def leave(project: Project, user_id: int) -> Membership:
+    """Remove member `user_id` from `project` (their account stays); Conflict for the last admin."""
+    membership = member(project, user_id, lock=True)
+    _keep_an_admin(membership)
+    membership.delete()  # member.remove comes from the delete signal
+    return membership
+
+
+@transaction.atomic
+def reset_password(project: Project, user_id: int, *, by: User) -> str:
+    """Give member `user_id` a new one-time password (returned, to be shown once), which they
+    must change at their next login; their sessions end, as after any password change.
+
+    Refused (Conflict) for one's own password (the Password page asks for the old one), for
+    staff and superusers, and for anyone who is also a member of a project `by` does not
+    administer: an admin of one project must not take over an account that reaches others.
+    """
+    membership = member(project, user_id, lock=True)
+    user = membership.user
+    if user.pk == by.pk:
+        raise Conflict("To change your own password, use the Password page.")
+    if user.is_staff or user.is_superuser:
+        raise Conflict(
+            f"{user.get_username()} is a staff user; their password is changed with "
+            "`manage.py changepassword`, not from a project."
+        )
+    administered = Membership.objects.filter(user=by, role=Role.ADMIN).values("project_id")
+    elsewhere = Membership.objects.filter(user=user).exclude(project_id__in=administered)
+    if elsewhere.exists():
+        raise Conflict(
+            f"{user.get_username()} is also a member of projects you do not administer; an "
+            "admin of each of them, or `manage.py changepassword`, can reset their password."
+        )
+    password = generate_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    require_change(user)
+    audit_log.change("member.password_reset", project_id=project.pk, target=user.get_username())
+    return password

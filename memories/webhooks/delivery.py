@@ -26,7 +26,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class DeliveryError(RuntimeError):
-    """The receiver did not accept the delivery (retry later)."""
+    """The receiver did not accept the delivery (retry later). `status` is the HTTP status it
+    answered, None when no answer came (a network error, a timeout)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def deliver(webhook: Webhook, body: dict[str, Any]) -> int:
@@ -50,5 +55,7 @@ def deliver(webhook: Webhook, body: dict[str, Any]) -> int:
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{webhook.url}: {exc}") from exc
     if response.status_code >= 300:
-        raise DeliveryError(f"{webhook.url} answered {response.status_code}")
+        raise DeliveryError(
+            f"{webhook.url} answered {response.status_code}", status=response.status_code
+        )
     return response.status_code

@@ -129,18 +129,24 @@ def delete_webhook(webhook: Webhook) -> None:
     audit_log.change("webhook.delete", project_id=project_id, target=webhook_id, details=details)
 
 
-def _seen(webhook: Webhook) -> dict[str, Any]:
-    """What the audit trail keeps of a webhook: never its signing secret, nor a URL's
-    credentials or query string (tokens often ride there)."""
-    parts = urlsplit(webhook.url)
+def shown_url(url: str) -> str:
+    """A webhook URL without its credentials or query string (tokens often ride there): what
+    the audit trail keeps and the dashboard's lists show."""
+    parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"  # an IPv6 address
     if parts.port is not None:
         host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _seen(webhook: Webhook) -> dict[str, Any]:
+    """What the audit trail keeps of a webhook: never its signing secret, nor a URL's
+    credentials or query string (tokens often ride there)."""
     return {
         "name": webhook.name,
-        "url": urlunsplit((parts.scheme, host, parts.path, "", "")),
+        "url": shown_url(webhook.url),
         "event_types": list(webhook.event_types or []),
         "is_active": webhook.is_active,
     }

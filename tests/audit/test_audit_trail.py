@@ -308,6 +308,24 @@ def member_remove_by_deleting_the_user_in_the_admin(w: World) -> Expect:
     return Expect("member.remove", by_user(root), "nina", {"role": "viewer"}, response)
 
 
+@case("member.add")
+def member_add_on_the_dashboard(w: World) -> Expect:
+    response = w.alice_client.post("/settings/members/", {"person": "nina", "role": "viewer"})
+    assert response.status_code == 200
+    assert response.context["one_time"]["username"] == "nina"
+    return Expect("member.add", by_user(w.alice, "admin"), "nina", {"role": "viewer"}, response)
+
+
+@case("member.password_reset")
+def member_password_reset_on_the_dashboard(w: World) -> Expect:
+    nina = make_user("nina", w.project, Role.VIEWER)
+    w.begin()
+    response = w.alice_client.post(f"/settings/members/{nina.pk}/password/")
+    assert response.status_code == 200
+    assert response.context["one_time"]["password"]
+    return Expect("member.password_reset", by_user(w.alice, "admin"), "nina", None, response)
+
+
 @case("settings.change")
 def settings_by_the_api(w: World) -> Expect:
     body = {"name": w.project.name, "custom_instructions": "Only food", "multilingual": True}

@@ -274,8 +274,8 @@ def test_admin_pages_and_screenshots(page: Page, live_server, alice, world, scre
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#new-key-value")).to_contain_text("m0-")
     screenshot(page, "api-keys")
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Revoke").first.click()
+    page.get_by_role("button", name="Revoke", exact=True).first.click()
+    page.get_by_role("button", name="Revoke key").click()
     expect(page.locator("#api-keys")).to_contain_text("revoked")
 
     page.get_by_role("link", name="Settings").click()
