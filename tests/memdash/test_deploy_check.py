@@ -24,7 +24,10 @@ def check_deploy(**env: str) -> subprocess.CompletedProcess[str]:
     base = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("MEMDASH_", "SECURE_")) and key not in ("DEBUG", "SECRET_KEY")
+        if not key.startswith(("MEMDASH_", "SECURE_"))
+        # The browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright's event loop;
+        # a deployment never has it (check --deploy reports it).
+        and key not in ("DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     # Settings only: `check` connects to no database, so the embedded one is never started.
     base["MEMDASH_PGDATA"] = str(django_settings.MEMDASH_PGDATA)
