@@ -232,7 +232,7 @@ def _approximate_candidates(
     scope: MemoryQuerySet, vector: Vector, query: str, words: list[str], limit: int
 ) -> list[Candidate]:
     """HNSW's `limit` nearest rows plus the best rows matching every word, with the query
-    words each contains."""
+    words each contains; the exact scan's rows when the index scan comes back short."""
     distance = CosineDistance("embedding", vector)
     any_word = _any_word(words) if words else None
     nearest = scope.annotate(distance=distance)
@@ -262,6 +262,12 @@ def _approximate_candidates(
         )
         ordered = _fetched(nearest.order_by("distance"), bool(words))
         found = {m.pk: m for m in ordered[:limit]}
+    # The scope holds more than MEMDASH_EXACT_SEARCH_LIMIT rows, so fewer nearest rows than
+    # that (or than `limit`) means the scan reached max_scan_tuples before enough rows passed
+    # the filters: the graph around the query is full of other scopes' rows, or of dead ones
+    # not yet vacuumed. A short answer would hide memories that exist; the exact scan cannot.
+    if len(found) < min(limit, settings.MEMDASH_EXACT_SEARCH_LIMIT + 1):
+        return _exact_candidates(scope, vector, words, limit)
     if any_word is not None:
         matching = (
             scope.filter(search_vector=_every_word(query))
