@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
 from core.api.errors import error_body
+from core.middleware import API_PREFIXES
 
 # Long enough for a restarting PostgreSQL or broker to come back, short enough that a client
 # that honours it does not wait long after it has.
@@ -35,7 +36,7 @@ RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 # /mcp/ answers JSON-RPC clients; like the API prefixes, never an HTML page.
-JSON_PREFIXES = ("/v1/", "/v2/", "/v3/", "/api/v1/", "/mcp/")
+JSON_PREFIXES = (*API_PREFIXES, "/mcp/")
 
 # SQLSTATEs of a server that is going away, coming back, or full (see the module docstring).
 _OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
