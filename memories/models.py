@@ -87,6 +87,9 @@ class Event(models.Model):
     # the same machine can tell that process is gone and re-queue the event without waiting.
     # A database default too, for rows written in SQL (tests/memories/bulk.py).
     claimed_by = models.CharField(max_length=300, blank=True, default="", db_default="")
+    # How far a long run has got, {"done": n, "total": m}, written as it goes so the dashboard
+    # can poll one row (null for events that do not report progress).
+    progress = models.JSONField(null=True, blank=True)
 
     objects = EventQuerySet.as_manager()
 
@@ -143,6 +146,10 @@ class MemoryContent(models.Model):
     # The kinds of personal data found when the text was written (memories.pii): "phone",
     # "email", "us_ssn"...; [] for none found, null when no screening has seen the text yet.
     pii_kinds = ArrayField(models.CharField(max_length=30), null=True, blank=True)
+    # Which messages of the source event's input this memory was extracted from (0-based
+    # positions in the add's `messages`); null when unknown (written directly, or before this
+    # was recorded).
+    source_messages = ArrayField(models.PositiveSmallIntegerField(), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -285,6 +292,8 @@ class MemoryHistory(models.Model):
     # Spans a redact-mode write replaced in `new_memory`, per kind ({"phone": 1}): never the
     # values (memories.pii).
     pii_redacted = models.JSONField(null=True, blank=True)
+    # Why a person made this change, as they gave it on an edit or a restore ("" for none).
+    reason = models.TextField(blank=True, default="", db_default="")
 
     objects = HistoryQuerySet.as_manager()
 

@@ -121,6 +121,9 @@ class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The dashboard's remembered choices for this user in this project, such as the memory
+    # table's optional columns ({"memory_columns": ["agent_id", "run_id"]}).
+    preferences = models.JSONField(default=dict, blank=True, db_default={})
 
     class Meta:
         ordering = ["project__name"]
