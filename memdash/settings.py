@@ -394,6 +394,9 @@ MEMDASH_EMBEDDER = env_str("MEMDASH_EMBEDDER", "local")
 # CPU threads the local embedder may use per process (2 threads embed ~1.8x faster than 1 here);
 # lower it when many web and worker processes share few cores.
 MEMDASH_EMBEDDER_THREADS = env_int("MEMDASH_EMBEDDER_THREADS", min(os.cpu_count() or 1, 4))
+# Let the embedder's threads spin between runs (lower latency when embedding back to back, as a
+# batch job does; off by default because the spinning takes CPU from concurrent requests).
+MEMDASH_EMBEDDER_SPIN = env_bool("MEMDASH_EMBEDDER_SPIN", False)
 MEMDASH_OPENAI_EMBEDDING_MODEL = env_str("MEMDASH_OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")

@@ -57,6 +57,11 @@ class LocalEmbedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.MEMDASH_EMBEDDER_THREADS
         options.inter_op_num_threads = 1
+        # onnxruntime's pool threads spin on a core after each run, waiting for the next one. A
+        # web process embeds one short text per request among other work, so the spinning burns
+        # CPU that gunicorn's other threads (and the database) need: they sleep instead.
+        if not settings.MEMDASH_EMBEDDER_SPIN:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
