@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, ExpressionWrapper, FloatField
 from django.test import override_settings
 from django.utils import timezone
+from pgvector.django import CosineDistance
 from rest_framework.test import APIClient
 
 from bench import auditing, compliance, corpus
 from bench.results import BenchmarkError, Result, percentile
 from bench.seeding import Dataset, Generator, Log, vacuum
 from core.api.pagination import DEFAULT_PAGE_SIZE
-from memories import embeddings, pii, retention, services
+from memories import embeddings, listing, pii, retention, search, services
 from memories.attribution import Message, Scope
 from memories.models import Event, Memory, MemoryHistory, RetentionPolicy, TrashedMemory
 from tenancy.models import ApiKey, Project, Role
@@ -43,6 +44,9 @@ ACTOR = "benchmark"
 DELETE_APP = "bench-delete"
 # memdash's budgets (README "Benchmark it"), set for 1M memories across 10k users.
 SEARCH_P95_MS = 30.0
+# The vector stage's top 10 must hold this share of the exact cosine top 10 at every scope.
+RECALL_AT_10 = 0.95
+RECALL_QUERIES = 50
 LIST_P95_MS = 50.0
 ADD_PER_S = 300.0
 # PII detection (memories.pii) costs at most this share of infer=false add throughput.
@@ -204,6 +208,54 @@ class _Bench:
             lambda: self.post(path, {"query": self.query(), "filters": {"user_id": "*"}}),
             rows=hits,
         )
+        self.recall("one user", lambda: {"user_id": self.user()})
+        self.recall(f"one agent ({self.agent_share()})", lambda: {"agent_id": self.agent()})
+        self.recall(
+            f"one app ({biggest_app}, {self.app_share(biggest_app)})",
+            lambda: {"app_id": biggest_app},
+        )
+        self.recall('whole project (user_id "*")', lambda: {"user_id": "*"})
+
+    def recall(self, scope_name: str, filters: Callable[[], dict[str, Any]]) -> Result:
+        """Recall@10 of search's vector stage (exact or HNSW, as search chooses it for the scope,
+        with search's candidate pool) against the exact cosine top 10 of the same scope, over
+        RECALL_QUERIES random queries; a query answered with fewer rows than the scope's top 10
+        holds counts as short."""
+        project = self.dataset.project
+        pool = max(10 * 4, search.MIN_CANDIDATES)
+        shares: list[float] = []
+        short = 0
+        for _ in range(min(RECALL_QUERIES, self.options.iterations)):
+            scope = listing.matching(project, listing.visible(filters(), show_expired=False))
+            vector = embeddings.embed_one(self.query())
+            found = [m.pk for m in search.nearest(scope, vector, pool)[:10]]
+            # "+ 0" keeps the HNSW index out of the ORDER BY: the exact answer, scanned.
+            exact_distance = ExpressionWrapper(
+                CosineDistance("embedding", vector) + 0.0, output_field=FloatField()
+            )
+            exact = list(
+                scope.annotate(exact=exact_distance)
+                .order_by("exact")
+                .values_list("pk", flat=True)[:10]
+            )
+            if not exact:
+                continue
+            shares.append(len(set(found) & set(exact)) / len(exact))
+            short += len(found) < len(exact)
+        value = round(statistics.mean(shares), 3) if shares else None
+        result = Result(
+            name=f"recall@10 vs exact cosine: {scope_name}",
+            group="search",
+            calls=len(shares),
+            rate=value,
+            rate_unit="recall@10",
+            budget=f"recall >= {RECALL_AT_10:g}, none short",
+            ok=value is not None and value >= RECALL_AT_10 and short == 0,
+            note=f"{short} of {len(shares)} queries answered short" if short else "",
+        )
+        self.results.append(result)
+        self.log(f"  {result.name}: {value} ({short} short)")
+        return result
 
     def listing(self) -> None:
         path = "/v3/memories/"

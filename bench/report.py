@@ -87,6 +87,8 @@ def format_table(results: list[Result]) -> str:
     for r in results:
         if r.rate is not None and r.seconds is not None:
             outcome = f"{r.seconds:,.1f} s ({r.rate:,.0f} {r.rate_unit})"
+        elif r.rate is not None and r.rate_unit.startswith("recall"):
+            outcome = f"{r.rate:.3f} {r.rate_unit}"
         elif r.rate is not None:
             outcome = f"{r.rate:,.0f} {r.rate_unit}"
         elif r.seconds is not None:

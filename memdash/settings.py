@@ -342,6 +342,10 @@ MEMDASH_MAX_PAGE_OFFSET = env_int("MEMDASH_MAX_PAGE_OFFSET", 10_000)
 MEMDASH_DASHBOARD_COUNT_CAP = env_int("MEMDASH_DASHBOARD_COUNT_CAP", 1_000)
 # Scopes with more rows than this are searched through the HNSW index instead of exactly.
 MEMDASH_EXACT_SEARCH_LIMIT = env_int("MEMDASH_EXACT_SEARCH_LIMIT", 20_000)
+# How many rows a large scope's HNSW walk gathers before the nearest are kept (hnsw.ef_search
+# up to pgvector's maximum of 1000, an iterative scan beyond): recall@10 against the exact scan
+# at every scope is in `make bench`.
+MEMDASH_HNSW_REACH = env_int("MEMDASH_HNSW_REACH", 2_000)
 # Deletes touching more memories than this run as a background Event.
 MEMDASH_SYNC_DELETE_LIMIT = env_int("MEMDASH_SYNC_DELETE_LIMIT", 1_000)
 # Ordinary deletes keep memories in the trash this many days (memories.trash); 0: no trash.

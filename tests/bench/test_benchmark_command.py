@@ -30,6 +30,10 @@ MEASUREMENTS = [
     "search: one agent",
     "search: one app",
     'search: all users (user_id "*")',
+    "recall@10 vs exact cosine: one user",
+    "recall@10 vs exact cosine: one agent",
+    "recall@10 vs exact cosine: one app",
+    'recall@10 vs exact cosine: whole project (user_id "*")',
     "list: one user, page 1",
     "list: one user (51+ memories), page 2 of 50",
     "list: one user + metadata",
@@ -75,6 +79,7 @@ def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
     for name in MEASUREMENTS:
         assert name in report
     assert "p95 <= 30 ms" in report
+    assert "recall >= 0.95, none short" in report
     assert "p95 <= 50 ms" in report
     assert ">= 300 memories/s" in report
     assert "<= 10% of add throughput" in report
@@ -83,6 +88,9 @@ def test_benchmark_reports_every_measurement_with_its_budget(tmp_path):
     assert "<= 10 s (10k memories)" in report
     payload = json.loads(report_path.read_text())
     assert payload["dataset"]["memories"] == 300
+    # 300 memories: every scope takes the exact path, whose answer is the exact one.
+    recalls = [r for r in payload["results"] if r["name"].startswith("recall@10")]
+    assert [r["rate"] for r in recalls] == [1.0] * 4
     assert {r["group"] for r in payload["results"]} == {
         "search",
         "list",

@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from pgvector.django import CosineDistance
 
 from bench import corpus, seeding
-from memories import embeddings, services
+from memories import embeddings, listing, services
 from memories.attribution import Message, Scope
 from memories.models import TEXT_SEARCH_CONFIG, Memory
-from memories.search import KEYWORD_WEIGHT, MIN_CANDIDATES, search_memories
+from memories.search import KEYWORD_WEIGHT, MIN_CANDIDATES, nearest, search_memories
 
 QUERIES = corpus.questions(12, random.Random(5)) + [
     "allergic to peanuts",
@@ -101,6 +101,21 @@ def test_large_scopes_rank_through_hnsw_with_keyword_boosts(dataset, large_scope
     assert len(hits) == 10
     assert all(0.0 <= h.score <= 1.0 for h in hits)
     assert any(h.keyword > 0 for h in hits)
+
+
+def test_large_scopes_keep_the_nearest_rows_of_the_hnsw_walk(dataset, large_scope_threshold):
+    # The walk gathers MEMDASH_HNSW_REACH rows, more than this dataset holds: the rows kept must
+    # be the exact nearest, in order (relaxed_order returns the walk only roughly sorted).
+    scope = listing.matching(dataset.project, {"user_id": "*"})
+    for query in ("planning a trip", "what does the user eat", "favourite sport"):
+        vector = embeddings.embed_one(query)
+        exact = list(
+            scope.annotate(d=CosineDistance("embedding", vector) + 0.0)
+            .order_by("d")
+            .values_list("pk", flat=True)[:10]
+        )
+
+        assert [m.pk for m in nearest(scope, vector, 10)] == exact
 
 
 def test_large_scopes_find_a_rare_word_the_embedding_misses(dataset, large_scope_threshold):
