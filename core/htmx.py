@@ -45,12 +45,17 @@ def template_for(request: HtmxHttpRequest, template: str, partials: tuple[str, .
     return f"{template}#{target}" if target in partials else template
 
 
-def toast(response: HttpResponse, message: str, *, level: str = "success") -> HttpResponse:
-    """Ask the page to show a toast (static/memdash.js listens for the `toast` event).
+def toast(
+    response: HttpResponse, message: str, *, level: str = "success", url: str | None = None
+) -> HttpResponse:
+    """Ask the page to show a toast (static/memdash.js listens for the `toast` event), with a
+    link to `url` (such as the Event a delete made) when given.
 
     Merges with any HX-Trigger events already set on the response.
     """
     events = json.loads(response.headers.get("HX-Trigger") or "{}")
     events["toast"] = {"message": message, "level": level}
+    if url:
+        events["toast"]["url"] = url
     response.headers["HX-Trigger"] = json.dumps(events)
     return response

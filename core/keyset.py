@@ -35,6 +35,10 @@ class KeysetPage:
     rows: list[Any]
     older: str | None
     newer: str | None
+    # Where the older and newer pages start in the list (their rows before), for a list that
+    # tracks its position in the pager's links (the memory list's `at`); None leaves it out.
+    older_at: int | None = None
+    newer_at: int | None = None
 
 
 def encode_cursor(value: dt.datetime, pk: Any) -> str:

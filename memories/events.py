@@ -160,17 +160,38 @@ def claim(event_id: Any, *, kinds: Iterable[str]) -> Event | None:
     return event
 
 
-def heartbeat(event: Event) -> None:
+def heartbeat(event: Event, *, done: int | None = None, total: int | None = None) -> None:
     """Tell the stale-event sweeper that the worker running `event` is alive (a progress
-    heartbeat, beside the periodic one; nothing if the event was taken over since)."""
+    heartbeat, beside the periodic one; nothing if the event was taken over since).
+
+    With `done` and `total`, the same UPDATE records how far the batch has got
+    (`Event.progress`, what the Event page and the API show while it runs): one statement per
+    batch, never one per row."""
+    fields: dict[str, Any] = {"updated_at": timezone.now()}
+    if done is not None and total is not None:
+        event.progress = progress_of(done, total)
+        fields["progress"] = event.progress
     Event.objects.filter(pk=event.pk, status=Event.Status.RUNNING, attempts=event.attempts).update(
-        updated_at=timezone.now()
+        **fields
     )
 
 
-def finish(event: Event, *, results: Any, details: dict[str, Any] | None = None) -> None:
+def progress_of(done: int, total: int) -> dict[str, int]:
+    """`Event.progress`: {"done": n, "total": m}, `total` never below `done` (rows written
+    meanwhile can make a batch delete more than it counted at the start)."""
+    return {"done": done, "total": max(done, total)}
+
+
+def finish(
+    event: Event,
+    *,
+    results: Any,
+    details: dict[str, Any] | None = None,
+    done: int | None = None,
+) -> None:
     """Record that `event` SUCCEEDED, with its results (and `details` added to its metadata,
-    such as an inference's LLM usage)."""
+    such as an inference's LLM usage; `done`, for a batch that reported its progress, the rows
+    it got through, so the progress ends at done == total)."""
     now = timezone.now()
     event.status = Event.Status.SUCCEEDED
     event.results = results
@@ -178,6 +199,9 @@ def finish(event: Event, *, results: Any, details: dict[str, Any] | None = None)
     event.completed_at = now
     event.updated_at = now
     fields = ["status", "results", "error", "completed_at", "updated_at"]
+    if done is not None:
+        event.progress = progress_of(done, done)
+        fields.append("progress")
     if details:
         event.metadata = {**event.metadata, **details}
         fields.append("metadata")

@@ -13,11 +13,13 @@ import math
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 
 from core.errors import FilterError, InvalidRequest
 from core.pills import Pill, pills
-from core.text import json_problem, strict_loads, unstorable_text
+from core.text import json_problem, quoted, strict_loads, unstorable_text
+from memories.categories import DEFAULT_CATEGORIES
 from memories.filters import (
     ENTITY_FIELDS,
     all_of,
@@ -28,7 +30,9 @@ from memories.filters import (
 from memories.listing import visible
 from memories.models import Memory
 from memories.pii import KINDS as PII_KINDS
+from memories.pipeline import category_choices
 from memories.project_settings import parse_categories
+from memories.services import MAX_REASON_CHARS
 from tenancy.models import Attribution, PiiMode, Project
 
 MAX_VALUES = 20
@@ -318,6 +322,34 @@ class MemoryEditForm(forms.Form):
     expiration_date = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    categories = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="From the project's category catalogue.",
+    )
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        strip=True,
+        max_length=MAX_REASON_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_REASON_CHARS}),
+        help_text=f"Why you are making this change; shown in the history. "
+        f"At most {MAX_REASON_CHARS} characters.",
+        error_messages={
+            "max_length": f"The reason can be at most {MAX_REASON_CHARS} characters "
+            "(it has %(show_value)d)."
+        },
+    )
+
+    def __init__(self, memory: Memory, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The project's catalogue, plus what the memory already has (a per-call custom
+        # category stays choosable, so saving the form unchanged changes nothing).
+        names = [name for name, _ in category_choices(memory.project, None)]
+        names += [name for name in memory.categories or [] if name not in names]
+        categories = self.fields["categories"]
+        assert isinstance(categories, forms.MultipleChoiceField)
+        categories.choices = [(name, name) for name in names]
 
     def clean_metadata(self) -> dict | None:
         text = self.cleaned_data["metadata"].strip()
@@ -328,20 +360,32 @@ class MemoryEditForm(forms.Form):
             raise forms.ValidationError("must be a JSON object")
         return value
 
+    def clean_categories(self) -> list[str]:
+        names = list(self.cleaned_data["categories"])
+        most = settings.MEMDASH_MAX_CATEGORIES
+        if len(names) > most:
+            raise forms.ValidationError(
+                f"{len(names)} categories chosen; at most {most} (MEMDASH_MAX_CATEGORIES)."
+            )
+        return names
+
     @classmethod
     def for_memory(cls, memory: Memory) -> MemoryEditForm:
         return cls(
+            memory,
             initial={
                 "memory": memory.memory,
                 "metadata": json.dumps(memory.metadata, indent=2, ensure_ascii=False)
                 if memory.metadata
                 else "",
                 "expiration_date": memory.expiration_date,
-            }
+                "categories": list(memory.categories or []),
+            },
         )
 
     def changes(self, memory: Memory) -> dict[str, Any]:
-        """Only the fields that differ, so the history row and Event name what really changed."""
+        """Only the fields that differ, so the history row and Event name what really changed
+        (the reason is not a change: it goes with the others)."""
         data = self.cleaned_data
         changed: dict[str, Any] = {}
         if data["memory"] != memory.memory:
@@ -350,7 +394,24 @@ class MemoryEditForm(forms.Form):
             changed["metadata"] = data["metadata"]
         if data["expiration_date"] != memory.expiration_date:
             changed["expiration_date"] = data["expiration_date"]
+        if sorted(data["categories"]) != sorted(memory.categories or []):
+            # In catalogue order, the order the form shows them in.
+            changed["categories"] = data["categories"]
         return changed
+
+
+class RestoreVersionForm(forms.Form):
+    """The reason of a restore from the history (its default names the version)."""
+
+    reason = forms.CharField(
+        required=False,
+        strip=True,
+        max_length=MAX_REASON_CHARS,
+        error_messages={
+            "max_length": f"The reason can be at most {MAX_REASON_CHARS} characters "
+            "(it has %(show_value)d)."
+        },
+    )
 
 
 class TextareaField(forms.CharField):
@@ -401,10 +462,14 @@ class ProjectSettingsForm(forms.Form):
         ),
     )
 
+    # Shown beside the field, so an admin sees what a custom list would replace.
+    default_categories = DEFAULT_CATEGORIES
+
     @classmethod
     def for_project(cls, project: Project) -> ProjectSettingsForm:
         lines = [
-            f"{c.name}: {c.description}" if c.description else c.name
+            # "name:" even without a description: a line without a colon is refused.
+            f"{c.name}: {c.description}" if c.description else f"{c.name}:"
             for c in project.categories.all()
         ]
         return cls(
@@ -424,7 +489,14 @@ class ProjectSettingsForm(forms.Form):
         for number, line in enumerate(self.cleaned_data["custom_categories"].splitlines(), 1):
             if not line.strip():
                 continue
-            name, _sep, description = line.partition(":")
+            name, colon, description = line.partition(":")
+            if not colon:
+                # A forgotten colon would silently make the whole line a name with no
+                # description, which the extraction prompt then shows as it is.
+                raise forms.ValidationError(
+                    f"line {number} ({quoted(line.strip())}) has no colon; "
+                    "write it as 'name: description' (or 'name:' for no description)"
+                )
             if not name.strip():
                 raise forms.ValidationError(f"line {number}: a category needs a name")
             categories.append({name.strip(): description.strip()})

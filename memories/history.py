@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -25,10 +26,11 @@ def history_row(
     actor: str,
     event: Event | None,
     input: list[dict[str, Any]] | None = None,
+    reason: str = "",
 ) -> MemoryHistory:
     """An unsaved history row for a change of `memory`: its text, scope, categories and
     metadata as they are now (none of its text for a DELETE), `old` its text before, `input`
-    the messages that caused the change."""
+    the messages that caused the change, `reason` why a person made it."""
     new = None if action == MemoryHistory.Action.DELETE else memory.memory
     return MemoryHistory(
         project_id=memory.project_id,
@@ -41,8 +43,82 @@ def history_row(
         metadata=memory.metadata,
         actor=actor,
         source_event=event,
+        reason=reason,
         **memory.scope(),
     )
+
+
+@dataclass
+class RowChanges:
+    """What an UPDATE row changed besides the text, against the row before it."""
+
+    metadata_added: list[tuple[str, Any]] = field(default_factory=list)
+    metadata_removed: list[tuple[str, Any]] = field(default_factory=list)
+    metadata_changed: list[tuple[str, Any, Any]] = field(default_factory=list)
+    categories_added: list[str] = field(default_factory=list)
+    categories_removed: list[str] = field(default_factory=list)
+    # (before, after) as ISO dates or None, when the row's update changed the expiry.
+    expiry: tuple[str | None, str | None] | None = None
+    expiry_changed: bool = False
+
+    @property
+    def metadata(self) -> bool:
+        return bool(self.metadata_added or self.metadata_removed or self.metadata_changed)
+
+    @property
+    def categories(self) -> bool:
+        return bool(self.categories_added or self.categories_removed)
+
+    @property
+    def any(self) -> bool:
+        return self.metadata or self.categories or self.expiry_changed
+
+
+def row_changes(row: MemoryHistory, before: MemoryHistory | None) -> RowChanges:
+    """Metadata keys added, removed and changed, categories added and removed, and the expiry
+    change of `row`, compared with `before` (the memory's previous row; None for the first).
+
+    Rows keep the metadata and categories as they were after the change; the expiry is not on
+    the row, so it comes from the update's Event (update_memory records it there).
+    """
+    changes = RowChanges()
+    event = row.source_event if row.source_event_id else None
+    payload = event.payload if event is not None and isinstance(event.payload, dict) else {}
+    # An update Event names the fields it set: only those changed, whatever rows between
+    # (a write that keeps no history, such as a categorization) make the two rows differ.
+    fields = payload.get("fields") if isinstance(payload.get("fields"), list) else None
+    if before is not None and before.event != MemoryHistory.Action.DELETE:
+        old_meta = before.metadata if isinstance(before.metadata, dict) else {}
+        new_meta = row.metadata if isinstance(row.metadata, dict) else {}
+        if fields is not None and "metadata" not in fields:
+            old_meta = new_meta
+        changes.metadata_added = [(k, new_meta[k]) for k in new_meta if k not in old_meta]
+        changes.metadata_removed = [(k, old_meta[k]) for k in old_meta if k not in new_meta]
+        changes.metadata_changed = [
+            (k, old_meta[k], new_meta[k])
+            for k in new_meta
+            if k in old_meta and old_meta[k] != new_meta[k]
+        ]
+        old_cats, new_cats = before.categories or [], row.categories or []
+        if fields is not None and "categories" not in fields:
+            old_cats = new_cats
+        changes.categories_added = [c for c in new_cats if c not in old_cats]
+        changes.categories_removed = [c for c in old_cats if c not in new_cats]
+    if "expiration_date" in (fields or []):
+        changes.expiry_changed = True
+        expiry = payload.get("expiration_date")
+        if isinstance(expiry, dict):
+            changes.expiry = (expiry.get("from"), expiry.get("to"))
+    return changes
+
+
+def with_changes(rows: list[MemoryHistory], older: MemoryHistory | None) -> list[MemoryHistory]:
+    """`rows` (newest first, one page of a memory's history) each given `.changes`, its
+    RowChanges; `older` is the row just before the page's last one."""
+    for index, row in enumerate(rows):
+        before = rows[index + 1] if index + 1 < len(rows) else older
+        row.changes = row_changes(row, before)  # type: ignore[attr-defined]
+    return rows
 
 
 def added_result(memory: Memory, event: str = "ADD") -> dict[str, Any]:

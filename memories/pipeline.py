@@ -20,6 +20,7 @@ the event is on applies its plan.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,8 @@ class Change:
     actor_id: str | None = None
     categories: list[str] | None = None
     embedding: list[float] | None = None
+    # 0-based positions in the add's messages of the message(s) the text came from.
+    source_messages: list[int] | None = None
 
     @property
     def new_text(self) -> str:
@@ -237,6 +240,7 @@ def _decide(
         )
 
     changes: list[Change] = []
+    facts = [fact for fact, _ in items]
     touched: set[str] = set()
     known_hashes = {memory.hash for memory in candidates.values()}
     known_hashes |= set(
@@ -253,7 +257,16 @@ def _decide(
                 plan.ignored.append({"text": decision.text, "reason": "already remembered"})
                 continue
             known_hashes.add(digest)
-            changes.append(Change("ADD", scope, text=decision.text, role=role, actor_id=actor_id))
+            changes.append(
+                Change(
+                    "ADD",
+                    scope,
+                    text=decision.text,
+                    role=role,
+                    actor_id=actor_id,
+                    source_messages=source_messages_of(decision.new_text, facts),
+                )
+            )
             continue
         target = temp_ids.get(decision.temp_id or "")
         if target is None:
@@ -284,6 +297,33 @@ def _decide(
         touched.add(str(target.pk))
         changes.append(Change(decision.event, scope, text=decision.text, target=target))
     return changes
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
+
+
+def source_messages_of(text: str, facts: list[prompts.Fact]) -> list[int]:
+    """The 0-based positions of the messages a decision's text came from.
+
+    Facts carry the number of their message (the extraction prompt asks for it, parse_facts
+    validates it), but the decision step rewrites facts without saying which: a text equal to a
+    fact is that fact's; otherwise the facts sharing the most words with it (an ADD reworded, an
+    UPDATE merging several facts); with no word in common, every fact of the group, since the
+    decision can only have come from one of them.
+    """
+    if not facts:
+        return []
+    wanted = " ".join(text.split()).casefold()
+    exact = [f for f in facts if " ".join(f.text.split()).casefold() == wanted]
+    if exact:
+        picked = exact
+    else:
+        words = _words(text)
+        overlap = [(len(words & _words(f.text)), f) for f in facts]
+        best = max(score for score, _ in overlap)
+        picked = [f for score, f in overlap if score == best] if best else facts
+    return sorted({fact.message - 1 for fact in picked})
 
 
 def _categorize(project: Project, add: AddInput, plan: Plan, usage: llm.Usage) -> None:
@@ -345,7 +385,12 @@ def apply_plan(event: Event, add: AddInput, plan: Plan, usage: llm.Usage) -> Eve
                 writer.delete(memory)
         Memory.objects.bulk_create(writer.new_memories)
         MemoryHistory.objects.bulk_create(writer.history)
-        touch_entities(event.project, (m.scope() for m in writer.new_memories), at=writer.now)
+        # An update by a later add is activity of the memory's entities as much as an add.
+        touch_entities(
+            event.project,
+            (m.scope() for m in [*writer.new_memories, *writer.updated]),
+            at=writer.now,
+        )
         events.finish(
             locked,
             results=writer.results,
@@ -367,6 +412,7 @@ class _Writer:
         self.model_name = embeddings.get_embedder().name
         self.input_messages = screening.message_dicts(event.payload["messages"])
         self.new_memories: list[Memory] = []
+        self.updated: list[Memory] = []
         self.history: list[MemoryHistory] = []
         self.results: list[dict] = []
         self.notifications: list[dict] = []
@@ -408,6 +454,7 @@ class _Writer:
             actor_id=change.actor_id,
             source_event=self.event,
             pii_kinds=self.screening.kinds(change.new_text),
+            source_messages=change.source_messages,
             **change.scope,
         )
         self.new_memories.append(memory)
@@ -433,6 +480,7 @@ class _Writer:
                 "updated_at",
             ]
         )
+        self.updated.append(memory)
         self._record(
             memory,
             "UPDATE",

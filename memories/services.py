@@ -54,6 +54,7 @@ from memories.attribution import (
     Scope,
     attribute,
     memory_hash,
+    owner_of,
 )
 from memories.history import added_result, delete_with_history, history_row, updated_result
 from memories.models import SCOPE_FIELDS, Event, Memory, MemoryHistory
@@ -218,14 +219,19 @@ def add_memories(
     now = timezone.now()
     created_at = created_at or now
     candidates = attribute(messages, scope)
+    # attribute() keeps the order of the messages it keeps: the positions of those are the
+    # exact provenance of each verbatim memory (a text repeated in the call has them all).
+    positions = [i for i, message in enumerate(messages) if owner_of(message, scope) is not None]
 
     unique: list[Attributed] = []
-    seen: set[tuple[str | None, ...]] = set()
-    for item in candidates:
+    sources: dict[tuple[str | None, ...], list[int]] = {}
+    for item, position in zip(candidates, positions, strict=True):
         key = (memory_hash(item.text), *item.scope.values())
-        if key not in seen:
-            seen.add(key)
+        if key not in sources:
+            sources[key] = []
             unique.append(item)
+        sources[key].append(position)
+    seen = set(sources)
     existing = _existing_keys(project, {str(k[0]) for k in seen})
     fresh = [
         item for item in unique if (memory_hash(item.text), *item.scope.values()) not in existing
@@ -259,6 +265,7 @@ def add_memories(
                 actor_id=item.actor_id,
                 source_event=event,
                 pii_kinds=screening.kinds(item.text),
+                source_messages=sources[(memory_hash(item.text), *item.scope.values())],
                 **item.scope,
             )
             for item, vector in zip(fresh, vectors, strict=True)
@@ -302,6 +309,9 @@ def _existing_keys(project: Project, hashes: set[str]) -> set[tuple[str | None, 
 # --- update --------------------------------------------------------------------------------------
 
 
+MAX_REASON_CHARS = 500
+
+
 def update_memory(
     memory: Memory,
     *,
@@ -310,8 +320,11 @@ def update_memory(
     metadata: dict[str, Any] | None = UNSET,
     expiration_date: dt.date | None = UNSET,
     created_at: dt.datetime | None = None,
+    categories: list[str] | None = UNSET,
+    reason: str = "",
 ) -> Memory:
-    """Change a memory's text, metadata, expiry or timestamp, with an UPDATE history row."""
+    """Change a memory's text, metadata, expiry, categories or timestamp, with an UPDATE
+    history row that keeps `reason` (the dashboard asks editors why; the API sends none)."""
     if memory.immutable:
         raise ImmutableMemoryError(
             f"Memory {memory.id} is immutable and cannot be updated; delete it and add a new one."
@@ -320,6 +333,11 @@ def update_memory(
         check_text(text, "text")
     if metadata is not UNSET:
         check_metadata(metadata)
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidRequest(
+            f"The reason has {len(reason)} characters; at most {MAX_REASON_CHARS}."
+        )
     old_text = memory.memory
     fields = ["updated_at"]
     screening = pii.screen(memory.project, [text] if text is not None and text != old_text else [])
@@ -334,9 +352,20 @@ def update_memory(
     if metadata is not UNSET:
         memory.metadata = metadata
         fields.append("metadata")
+    expiry_change: dict[str, Any] = {}
     if expiration_date is not UNSET:
+        # The history row keeps no expiry: the Event does, for the history's diff.
+        expiry_change = {
+            "expiration_date": {
+                "from": str(memory.expiration_date) if memory.expiration_date else None,
+                "to": str(expiration_date) if expiration_date else None,
+            }
+        }
         memory.expiration_date = expiration_date
         fields.append("expiration_date")
+    if categories is not UNSET:
+        memory.categories = list(categories) if categories else None
+        fields.append("categories")
     if created_at is not None:
         memory.created_at = created_at
         fields.append("created_at")
@@ -350,17 +379,49 @@ def update_memory(
             payload={
                 "memory_id": str(memory.id),
                 "fields": [f for f in fields if f != "updated_at"],
+                **expiry_change,
             },
             metadata=events.named_entities(memory.scope()),
             at=memory.updated_at,
         )
         memory.save(update_fields=fields)
         screening.note(
-            history_row(memory, MemoryHistory.Action.UPDATE, old=old_text, actor=actor, event=event)
+            history_row(
+                memory,
+                MemoryHistory.Action.UPDATE,
+                old=old_text,
+                actor=actor,
+                event=event,
+                reason=reason,
+            )
         ).save()
+        # An edit is activity of the memory's entities ("Last activity" on their pages).
+        touch_entities(memory.project, [memory.scope()], at=memory.updated_at)
         events.finish(event, results=[updated_result(memory)])
         notify.on_commit(memory.project_id, [notify.memory_change("UPDATE", memory)])
     return memory
+
+
+def restore_version(
+    memory: Memory, version: MemoryHistory, *, actor: str, reason: str = ""
+) -> Memory:
+    """Bring back the text, metadata and categories a memory had at a past history row: an
+    UPDATE like any other, whose reason names the version restored unless one is given."""
+    if version.memory_id != memory.id or version.project_id != memory.project_id:
+        raise NotFound("No such version of this memory.")
+    if version.erased_at is not None:
+        raise InvalidRequest("This version was erased; there is nothing of it to restore.")
+    if version.new_memory is None:
+        raise InvalidRequest("This history entry has no text to restore (it records a deletion).")
+    when = version.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return update_memory(
+        memory,
+        actor=actor,
+        text=version.new_memory,
+        metadata=version.metadata,
+        categories=version.categories,
+        reason=reason.strip() or f"Restored the version of {when}",
+    )
 
 
 @dataclass(frozen=True)
@@ -497,6 +558,9 @@ def delete_memories(
     carries in `results` the number deleted and, when a hold kept some, the number skipped
     (`held`).
     """
+    # A worker's delete (the PENDING Event it claimed is given) reports its progress, counted
+    # once here; a delete within the request is done before anyone could watch it.
+    reports_progress = event is not None
     if event is None:
         event = events.open_event(
             project,
@@ -507,6 +571,9 @@ def delete_memories(
         )
     scoped, held = holds.without_held(project, memories.filter(project=project).order_by())
     collect = notify.has_subscribers(project.pk)
+    expected = scoped.count() if reports_progress else None
+    if expected is not None:
+        events.heartbeat(event, done=0, total=expected)
     total = 0
     deleted_rows: list[tuple[Any, str]] = []
     try:
@@ -521,8 +588,9 @@ def delete_memories(
                     at=now,
                     trash_until=trash.trash_until(now) if keep else None,
                 )
-                # The heartbeat, in the chunk's transaction: a long delete is not stale.
-                events.heartbeat(event)
+                # The heartbeat, in the chunk's transaction: a long delete is not stale. The
+                # same UPDATE records the progress (one statement per chunk).
+                events.heartbeat(event, done=total + len(rows), total=expected)
             total += len(rows)
             if collect and len(deleted_rows) <= notify.PER_MEMORY_LIMIT:
                 deleted_rows += rows
@@ -541,7 +609,11 @@ def delete_memories(
         else:
             changes = [notify.bulk_delete_change(total, str(event.pk))]
         notify.on_commit(project.pk, changes)
-    events.finish(event, results={"deleted": total, **({"held": held} if held else {})})
+    events.finish(
+        event,
+        results={"deleted": total, **({"held": held} if held else {})},
+        done=total if reports_progress else None,
+    )
     return event
 
 

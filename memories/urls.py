@@ -3,6 +3,7 @@
 from django.urls import path
 
 from memories import (
+    column_views,
     compliance_views,
     hold_views,
     past_views,
@@ -17,10 +18,16 @@ app_name = "memories"
 urlpatterns = [
     path("", views.memory_list, name="list"),
     path("memories/bulk-delete/", views.bulk_delete, name="bulk_delete"),
+    path("memories/columns/", column_views.memory_columns, name="columns"),
     path("memories/as-of/", past_views.memories_as_of, name="as_of"),
     path("memories/<uuid:pk>/", views.memory_detail, name="detail"),
     path("memories/<uuid:pk>/edit/", views.memory_edit, name="edit"),
     path("memories/<uuid:pk>/delete/", views.memory_delete, name="delete"),
+    path(
+        "memories/<uuid:pk>/history/<uuid:version>/restore/",
+        views.memory_restore_version,
+        name="restore_version",
+    ),
     path("compliance/", compliance_views.compliance_home, name="compliance"),
     path("compliance/person/", compliance_views.person_page, name="person"),
     path("compliance/holds/", hold_views.hold_list, name="holds"),

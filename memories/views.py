@@ -8,6 +8,7 @@ API calls, then pick the full page or the inline partial that htmx asked for.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,14 +27,28 @@ from audit import log as audit_log
 from core.downloads import csv_download
 from core.errors import InvalidRequest, Locked, MemdashError, NotFound
 from core.htmx import is_partial, template_for, toast, vary_on_htmx
-from core.keyset import KeysetPage, capped_count, planner_estimate, requested_page
+from core.keyset import (
+    KeysetPage,
+    capped_count,
+    encode_cursor,
+    keyset_page,
+    planner_estimate,
+    requested_page,
+)
 from core.pills import pills
 from memories import holds, listing, marks, past_views, services, trash, wildcards
-from memories.forms import MemoryEditForm, MemoryFilterForm, ProjectSettingsForm
+from memories.forms import (
+    MemoryEditForm,
+    MemoryFilterForm,
+    ProjectSettingsForm,
+    RestoreVersionForm,
+)
+from memories.history import with_changes
 from memories.models import Event, Memory, MemoryHistory
 from memories.project_settings import update_project
 from memories.querysets import MemoryQuerySet
 from memories.search import search_memories
+from tenancy import preferences
 from tenancy import views as tenancy_views
 from tenancy.access import DashboardRequest, log_read, project_member
 from tenancy.audit_views import accessed_by
@@ -44,6 +59,8 @@ HISTORY_PAGE_SIZE = 20
 EVENT_PAGE_SIZE = 50
 EVENT_CHANGES_SHOWN = 100
 SEARCH_TOP_K = 50
+# "More results" asks the search for SEARCH_TOP_K more each time, up to this many.
+SEARCH_MAX_SHOWN = 250
 SEARCH_THRESHOLD = 0.1
 # Rows one "delete selected" may name (the API's batch limit).
 MAX_SELECTED = 1000
@@ -121,6 +138,12 @@ def memory_list_context(
         "state_inputs": [],
         "api_filter": None,
         "held": set(),
+        "more_url": None,
+        "search_max": SEARCH_MAX_SHOWN,
+        "position": None,
+        "jump": "",
+        # The optional columns this member chose (values from the row itself: no query).
+        "columns": preferences.memory_columns(request.membership),
         # The point-in-time view of the same entities (it narrows by one id of each kind).
         "as_of_query": QueryDict(mutable=True),
     }
@@ -145,14 +168,21 @@ def memory_list_context(
         api_filter=form.filter_dict(),
     )
     if form.search_text:
+        # Paged by asking the same search (the API's) for more: the first results and their
+        # scores stay as they were, the next ones follow.
+        shown = _search_shown(request.GET)
         hits = search_memories(
             request.project,
             query=form.search_text,
             filters=form.filter_dict(),
-            top_k=SEARCH_TOP_K,
+            top_k=shown,
             threshold=SEARCH_THRESHOLD,
             show_expired=form.include_expired,
         )
+        if len(hits) == shown and shown < SEARCH_MAX_SHOWN:
+            more = filter_query.copy()
+            more["shown"] = str(min(shown + SEARCH_TOP_K, SEARCH_MAX_SHOWN))
+            context["more_url"] = f"{list_url}?{more.urlencode()}"
         rows = decorate_rows(
             [hit.memory for hit in hits],
             filter_query,
@@ -179,19 +209,94 @@ def memory_list_context(
         show_expired=form.include_expired,
         order_key=form.sort_key,
     )
-    page = requested_page(memories, request.GET, key=form.sort_key, size=PAGE_SIZE)
-    first_page = not request.GET.get("older") and page.newer is None
+    jump = (request.GET.get("jump") or "").strip()
+    if jump and not (request.GET.get("older") or request.GET.get("newer")):
+        try:
+            page, at = _jump_to_date(memories, jump, key=form.sort_key)
+        except InvalidRequest as exc:
+            context["error"] = exc.detail
+            return context
+    else:
+        page = requested_page(memories, request.GET, key=form.sort_key, size=PAGE_SIZE)
+        at = _page_at(request.GET, page)
+    first_page = not request.GET.get("older") and not jump and page.newer is None
     count = count_rows(memories, page, first_page=first_page)
+    if at is not None:
+        page.older_at = at + len(page.rows)
+        page.newer_at = max(0, at - PAGE_SIZE)
     context.update(
         rows=decorate_rows(page.rows, filter_query, sort_key=form.sort_key),
         held=marks.held_ids(request.project, [row.id for row in page.rows]),
         page=page,
         count=count,
+        position=_position(at, page, count),
+        jump=jump,
     )
     log_read(
         request, "memories.list", memories=page.rows, total=count.value, filters=form.filter_dict()
     )
     return context
+
+
+def _search_shown(query: QueryDict) -> int:
+    """How many search results to show: `shown` (from "More results"), in steps of
+    SEARCH_TOP_K between one step and SEARCH_MAX_SHOWN; anything else is the first step."""
+    try:
+        shown = int(query.get("shown") or SEARCH_TOP_K)
+    except ValueError:
+        return SEARCH_TOP_K
+    return min(max(SEARCH_TOP_K, shown - shown % SEARCH_TOP_K), SEARCH_MAX_SHOWN)
+
+
+def _page_at(query: QueryDict, page: KeysetPage) -> int | None:
+    """Where the page starts in the list: 0 on the first page, else the `at` the pager's link
+    carried (None when it carried none, such as a link kept from before)."""
+    if page.newer is None:
+        return 0
+    try:
+        at = int(query.get("at") or "")
+    except ValueError:
+        return None
+    return at if at >= 0 else None
+
+
+def _jump_to_date(
+    memories: MemoryQuerySet, value: str, *, key: str
+) -> tuple[KeysetPage, int | None]:
+    """The page that starts at the newest memory of the day `value` (YYYY-MM-DD) or before it,
+    by the sort key: a keyset cursor just after that day (UTC), so it costs what any page
+    costs. Also where it starts in the list, counted up to the dashboard's cap (None past it)."""
+    try:
+        day = dt.date.fromisoformat(value)
+        after = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidRequest(
+            f"Jump to date: enter a date as YYYY-MM-DD (before 9999-12-31), not {value[:40]!r}."
+        ) from exc
+    # The largest id: every memory of the day sorts before this cursor, whatever its id.
+    cursor = encode_cursor(after, uuid.UUID(int=(1 << 128) - 1))
+    page = keyset_page(memories, key=key, size=PAGE_SIZE, older=cursor)
+    before, capped = capped_count(
+        memories.filter(**{f"{key}__gte": after}), settings.MEMDASH_DASHBOARD_COUNT_CAP
+    )
+    return page, None if capped else before
+
+
+@dataclass(frozen=True)
+class Position:
+    """ "51–100" of a keyset-paged list."""
+
+    first: int
+    last: int
+
+
+def _position(at: int | None, page: KeysetPage, count: ListCount) -> Position | None:
+    if at is None or not page.rows:
+        return None
+    last = at + len(page.rows)
+    if count.exact and last > count.value:
+        return None  # rows were added above since the link was made: the offset is stale
+    return Position(at + 1, last)
 
 
 @dataclass(frozen=True)
@@ -263,7 +368,7 @@ SCOPE_CHIPS = {"user_id": "user", "agent_id": "agent", "app_id": "app", "run_id"
 
 def _page_url(list_url: str, query: QueryDict, request: HttpRequest) -> str:
     query = query.copy()
-    for name in ("older", "newer"):
+    for name in ("older", "newer", "at", "shown", "jump"):
         if request.GET.get(name):
             query[name] = request.GET[name]
     return f"{list_url}?{query.urlencode()}" if query else list_url
@@ -404,8 +509,11 @@ def bulk_delete(request: DashboardRequest) -> HttpResponse:
         request, MemoryFilterForm(request.GET), list_url=list_url, oob=True
     )
     context["clear_confirm"] = True
+    if event.status in (Event.Status.PENDING, Event.Status.RUNNING):
+        # A worker deletes them: the list follows the Event, and reloads when it finishes.
+        context["bulk_event"] = event
     response = render(request, "memories/list.html#memory-table", context)
-    return toast(response, message)
+    return toast(response, message, url=reverse("memories:event", args=[event.id]))
 
 
 def deletion_message(event: Event, subject: str = "") -> str:
@@ -461,7 +569,55 @@ def _history(request: DashboardRequest, pk: uuid.UUID) -> QuerySet[MemoryHistory
 
 def _timeline(request: DashboardRequest, pk: uuid.UUID) -> KeysetPage:
     rows = _history(request, pk).select_related("source_event")
-    return requested_page(rows, request.GET, key="created_at", size=HISTORY_PAGE_SIZE)
+    page = requested_page(rows, request.GET, key="created_at", size=HISTORY_PAGE_SIZE)
+    # Each row's metadata, categories and expiry changes need the row before it, which for
+    # the page's last row is on the next page.
+    older = None
+    if page.rows and page.older:
+        last = page.rows[-1]
+        older = (
+            rows.filter(
+                Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, id__lt=last.id)
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    with_changes(page.rows, older)
+    return page
+
+
+@dataclass(frozen=True)
+class InputMessage:
+    """One message of the add a memory came from, as its provenance shows it."""
+
+    role: str
+    name: str | None
+    content: Any
+    is_source: bool
+
+    @property
+    def speaker(self) -> str:
+        """ "Alice (user)" for a named speaker, "user message" for the others."""
+        return f"{self.name} ({self.role})" if self.name else f"{self.role} message"
+
+
+def input_messages(memory: Memory | None, first_add: MemoryHistory | None) -> list[InputMessage]:
+    """The messages of the add, those this memory was extracted from marked (their positions
+    index the source event's messages, which the first ADD row keeps)."""
+    if first_add is None or not isinstance(first_add.input, list):
+        return []
+    same_add = memory is not None and first_add.source_event_id == memory.source_event_id
+    sources = set(memory.source_messages or []) if memory is not None and same_add else set()
+    return [
+        InputMessage(
+            role=str(message.get("role", "")),
+            name=message.get("name") or None,
+            content=message.get("content"),
+            is_source=position in sources,
+        )
+        for position, message in enumerate(first_add.input)
+        if isinstance(message, dict)
+    ]
 
 
 def _detail_context(request: DashboardRequest, pk: uuid.UUID, memory: Memory | None) -> dict:
@@ -476,6 +632,7 @@ def _detail_context(request: DashboardRequest, pk: uuid.UUID, memory: Memory | N
         "memory_id": pk,
         "timeline": _timeline(request, pk),
         "first_add": first_add,
+        "input_messages": input_messages(memory, first_add),
     }
 
 
@@ -491,7 +648,7 @@ def memory_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     if template.endswith("#history-more"):
         timeline = _timeline(request, pk)
         log_read(request, "memory.history", **_history_read(pk, timeline.rows))
-        return render(request, template, {"timeline": timeline, "memory_id": pk})
+        return render(request, template, {"timeline": timeline, "memory_id": pk, "memory": memory})
     context = _detail_context(request, pk, memory)
     log_read(request, "memory.get", **_history_read(pk, context["timeline"].rows, memory))
     context.update(accessed_by(request, memory_id=pk))
@@ -515,27 +672,72 @@ def _history_read(
 def memory_edit(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     memory = listing.get_memory(request.project, pk)
     if request.method == "POST":
-        form = MemoryEditForm(request.POST)
+        form = MemoryEditForm(memory, request.POST)
         if form.is_valid():
             try:
                 changes = form.changes(memory)
                 if changes:
-                    services.update_memory(memory, actor=actor_of(request), **changes)
+                    services.update_memory(
+                        memory,
+                        actor=actor_of(request),
+                        reason=form.cleaned_data["reason"],
+                        **changes,
+                    )
             except MemdashError as exc:
                 form.add_error(None, exc.detail)
             else:
                 message = "Memory updated." if changes else "Nothing changed."
-                if not is_partial(request):
-                    messages.success(request, message)
-                    return redirect(memory)
-                context = _detail_context(request, pk, memory)
-                context["oob"] = True
-                response = render(request, "memories/detail.html#memory-body", context)
-                return toast(response, message)
+                return _memory_changed(request, pk, memory, message)
     else:
         form = MemoryEditForm.for_memory(memory)
     template = template_for(request, "memories/edit.html", ("memory-body",))
     return render(request, template, {"memory": memory, "form": form})
+
+
+def _memory_changed(
+    request: DashboardRequest, pk: uuid.UUID, memory: Memory, message: str
+) -> HttpResponse:
+    """After an edit or a restore: back to the memory (the page, or its body and history)."""
+    if not is_partial(request):
+        messages.success(request, message)
+        return redirect(memory)
+    context = _detail_context(request, pk, memory)
+    context["oob"] = True
+    response = render(request, "memories/detail.html#memory-body", context)
+    return toast(response, message)
+
+
+@require_POST
+@project_member(Role.EDITOR)
+def memory_restore_version(
+    request: DashboardRequest, pk: uuid.UUID, version: uuid.UUID
+) -> HttpResponse:
+    """Make a past history entry's text, metadata and categories the memory's again: an UPDATE
+    through the same service as an edit, its reason naming the restored version."""
+    memory = listing.get_memory(request.project, pk)
+    row = _history(request, pk).filter(pk=version).first()
+    if row is None:
+        raise Http404("No such version of this memory.")
+    form = RestoreVersionForm(request.POST)
+    problem = None
+    if not form.is_valid():
+        problem = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            services.restore_version(
+                memory, row, actor=actor_of(request), reason=form.cleaned_data["reason"]
+            )
+        except MemdashError as exc:
+            problem = exc.detail
+    if problem is None:
+        return _memory_changed(request, pk, memory, "Version restored.")
+    if is_partial(request):
+        context = _detail_context(request, pk, memory)
+        context["oob"] = True
+        response = render(request, "memories/detail.html#memory-body", context)
+        return toast(response, problem, level="error")
+    messages.error(request, problem)
+    return redirect(memory)
 
 
 @vary_on_htmx
@@ -624,12 +826,18 @@ def event_list(request: DashboardRequest) -> HttpResponse | StreamingHttpRespons
         "types": Event.Type.values,
         "statuses": Event.Status.values,
         "oob": is_partial(request),
+        # While an Event of the page runs, the table refreshes itself (every 2 s, this URL).
+        "running": any(
+            event.status in (Event.Status.PENDING, Event.Status.RUNNING) for event in page.rows
+        ),
+        "poll_url": request.get_full_path(),
     }
     template = template_for(request, "memories/activity.html", ("event-table",))
     response = render(
         request, template, context, status=400 if error and not is_partial(request) else 200
     )
-    if is_partial(request):
+    # The table's own refresh (it triggers itself) leaves the address and history alone.
+    if is_partial(request) and request.htmx.trigger != "event-table":
         push_url(response, _page_url(reverse("memories:activity"), query, request))
     return response
 
@@ -667,11 +875,27 @@ def _named_ids(event: Event) -> dict[str, str]:
     }
 
 
+# The fragments that follow a running Event (memories/_event_progress.html): the Event page's
+# status line, and the list's note about a bulk delete a worker is doing.
+EVENT_PROGRESS_TARGETS = ("event-live", "bulk-progress")
+# What the memory list listens for to reload its table (its filter form's hx-trigger).
+MEMORIES_CHANGED = "memories-changed"
+
+
+@vary_on_htmx
 @require_GET
 @project_member()
 def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
-    """One Event, and the memories it added, changed or deleted (from their history rows)."""
+    """One Event, and the memories it added, changed or deleted (from their history rows).
+
+    While it runs, its page polls the status fragment (`event-live`) every 2 s, and so does the
+    memory list's note about a bulk delete (`bulk-progress`); one poll is one query, the Event
+    by primary key within the project.
+    """
     event = listing.get_event(request.project, pk)
+    target = request.htmx.target if is_partial(request) else None
+    if target in EVENT_PROGRESS_TARGETS:
+        return _event_progress(request, event, target)
     changes = list(
         MemoryHistory.objects.filter(project=request.project, source_event=event).order_by(
             "created_at", "id"
@@ -684,6 +908,7 @@ def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     )
     context = {
         "event": event,
+        "finished": event.status not in (Event.Status.PENDING, Event.Status.RUNNING),
         "alive": alive,
         "changes": changes[:EVENT_CHANGES_SHOWN],
         "more_changes": len(changes) > EVENT_CHANGES_SHOWN,
@@ -693,6 +918,31 @@ def event_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     read["memories"] = [{"id": row.memory_id} for row in changes[:EVENT_CHANGES_SHOWN]]
     log_read(request, "event.get", **read)
     return render(request, "memories/event_detail.html", context)
+
+
+def _event_progress(request: DashboardRequest, event: Event, target: str) -> HttpResponse:
+    """The status fragment of a polled Event. The poll that sees it finished stops polling and
+    says so: the Event page reloads to show the results, the memory list reloads its table
+    (the deleted rows go) and shows a toast."""
+    finished = event.status not in (Event.Status.PENDING, Event.Status.RUNNING)
+    failed = event.status == Event.Status.FAILED
+    message = ""
+    if finished and target == "bulk-progress":
+        # A failed delete may have deleted some chunks: the table reloads all the same.
+        message = (
+            f"The delete failed: {event.error or 'no reason recorded'}"
+            if failed
+            else deletion_message(event)
+        )
+    context = {"event": event, "progress_id": target, "finished": finished, "message": message}
+    response = render(request, "memories/_event_progress.html", context)
+    if finished and target == "event-live":
+        response.headers["HX-Refresh"] = "true"
+    elif finished:
+        response.headers["HX-Trigger"] = json.dumps({MEMORIES_CHANGED: str(event.id)})
+        url = reverse("memories:event", args=[event.id])
+        toast(response, message, level="error" if failed else "success", url=url)
+    return response
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,20 @@
 (function () {
   "use strict";
 
-  function showToast(message, level) {
+  function showToast(message, level, url) {
     var box = document.getElementById("toasts");
     if (!box || !message) return;
     var toast = document.createElement("div");
     toast.className = "toast " + (level || "success");
     toast.textContent = message; // never innerHTML: messages may quote memory text
+    if (url && url.charAt(0) === "/") { // a link to what the toast is about (its Event)
+      var link = document.createElement("a");
+      link.href = url;
+      link.className = "toast-link";
+      link.textContent = "View event";
+      toast.appendChild(document.createTextNode(" "));
+      toast.appendChild(link);
+    }
     box.appendChild(toast);
     setTimeout(function () { toast.remove(); }, 7000);
   }
@@ -24,7 +32,7 @@
   // HX-Trigger: {"toast": {"message": "...", "level": "success"}}
   document.body.addEventListener("toast", function (event) {
     var detail = event.detail || {};
-    showToast(detail.message || (detail.value && detail.value.message), detail.level);
+    showToast(detail.message || (detail.value && detail.value.message), detail.level, detail.url);
   });
 
   // htmx 2 does not swap 4xx/5xx responses; say what happened instead of doing nothing.
@@ -85,6 +93,16 @@
       }
     }
     if (event.target.closest("[data-print]")) window.print();
+    // data-toggle-open="id" shows or hides that element (the list's filters on a phone, where
+    // the stylesheet hides them until asked), keeping aria-expanded in step.
+    var toggle = event.target.closest("[data-toggle-open]");
+    if (toggle) {
+      var panel = document.getElementById(toggle.getAttribute("data-toggle-open"));
+      if (panel) {
+        var open = panel.classList.toggle("is-open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      }
+    }
   });
 
   // Controls marked "auto" apply their filter form when they change (its hx-trigger listens

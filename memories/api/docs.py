@@ -232,6 +232,12 @@ EVENT = component(
             "completed_at": NULLABLE_DATETIME,
             "latency": {"type": "number", "nullable": True, "description": "Milliseconds."},
             "graph_status": {**ANY_VALUE, "nullable": True, "description": "Always null."},
+            "progress": obj(
+                {"done": INTEGER, "total": INTEGER},
+                nullable=True,
+                description="How far a long batch (a large delete) has got while it runs; null "
+                "for events that do not report it. A memdash addition.",
+            ),
         }
     ),
 )

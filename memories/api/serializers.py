@@ -455,6 +455,9 @@ def event_payload(event: Event) -> dict:
         "completed_at": iso(event.completed_at),
         "latency": event.latency_ms,
         "graph_status": None,
+        # memdash's addition: how far a long batch (a large delete) has got, as
+        # {"done": n, "total": m}; null for events that do not report it.
+        "progress": event.progress,
     }
 
 

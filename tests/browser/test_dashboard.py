@@ -280,7 +280,7 @@ def test_admin_pages_and_screenshots(page: Page, live_server, alice, world, scre
 
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Custom instructions", exact=True).fill("Keep dietary facts only.")
-    page.get_by_label("Custom categories").fill("food: what people eat\ntravel")
+    page.get_by_label("Custom categories").fill("food: what people eat\ntravel:")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#toasts")).to_contain_text("Settings saved.")
     screenshot(page, "settings")

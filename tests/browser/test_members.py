@@ -72,3 +72,59 @@ def test_key_revoke_confirmation_names_the_key(page: Page, live_server, alice, p
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert errors == []
+
+
+def test_admin_adds_a_viewer_who_logs_in_changes_password_and_cannot_write(
+    page: Page, browser, live_server, alice, project
+):
+    from tests.dashboard.conftest import remember
+
+    (memory,) = remember(project, "Likes green tea", user_id="alex")
+    log_in(page, live_server, "alice")
+    page.get_by_role("link", name="Settings").click()
+    members = page.locator("#members")
+    members.get_by_label("Username or email").fill("reader")
+    members.get_by_label("Role", exact=True).select_option("viewer")
+    page.get_by_role("button", name="Add member").click()
+    one_time = page.locator("#one-time-password-value").inner_text()
+
+    # The viewer, in their own browser: the one-time password leads to choosing their own.
+    viewer = browser.new_context().new_page()
+    errors = collect_errors(viewer)
+    viewer.goto(f"{live_server.url}/login/")
+    viewer.get_by_label("Username").fill("reader")
+    viewer.get_by_label("Password").fill(one_time)
+    viewer.get_by_role("button", name="Log in").click()
+    expect(viewer).to_have_url(re.compile(r"/password/"))
+    viewer.get_by_label("Old password").fill(one_time)
+    viewer.get_by_label("New password", exact=True).fill("a-reader-chose-this-1")
+    viewer.get_by_label("New password confirmation").fill("a-reader-chose-this-1")
+    viewer.get_by_role("button", name="Change password").click()
+    expect(viewer).to_have_url(f"{live_server.url}/")
+    expect(viewer.locator("header .badge")).to_have_text("viewer")
+
+    # No write controls: no selection or bulk delete, no Trash, Settings or keys, no edit.
+    expect(viewer.locator("#memory-table")).to_contain_text("Likes green tea")
+    expect(viewer.locator("#bulk-bar")).to_have_count(0)
+    expect(viewer.locator("#memory-table input[type=checkbox]")).to_have_count(0)
+    for name in ("Trash", "Settings", "API keys"):
+        expect(viewer.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    viewer.goto(f"{live_server.url}/memories/{memory.pk}/")
+    expect(viewer.locator("main")).to_contain_text("Likes green tea")
+    expect(viewer.get_by_role("link", name="Edit")).to_have_count(0)
+    expect(viewer.get_by_role("button", name=re.compile("Delete"))).to_have_count(0)
+    # A viewer may still choose their own columns.
+    viewer.goto(f"{live_server.url}/")
+    viewer.locator("#columns-button").click()
+    viewer.locator("#column-updated_at").check()
+    viewer.locator("#save-columns").click()
+    expect(viewer.locator("#memory-table th.col-updated")).to_have_text("Updated")
+
+    # The new password works in a fresh session; the one-time one no longer does.
+    fresh = browser.new_context().new_page()
+    fresh.goto(f"{live_server.url}/login/")
+    fresh.get_by_label("Username").fill("reader")
+    fresh.get_by_label("Password").fill("a-reader-chose-this-1")
+    fresh.get_by_role("button", name="Log in").click()
+    expect(fresh).to_have_url(f"{live_server.url}/")
+    assert errors == []

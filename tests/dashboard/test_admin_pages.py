@@ -75,7 +75,7 @@ def test_settings_update_custom_instructions_and_categories(alice_client, projec
             "description": "",
             "custom_instructions": "Only keep food preferences.",
             "agent_custom_instructions": "",
-            "custom_categories": "food: what people eat\ntravel\n\n",
+            "custom_categories": "food: what people eat\ntravel:\n\n",
         },
         headers=htmx("settings-form"),
     )
@@ -93,7 +93,7 @@ def test_settings_update_custom_instructions_and_categories(alice_client, projec
 def test_settings_errors_come_back_in_the_form(alice_client, project):
     response = alice_client.post(
         "/settings/",
-        {"name": "support-bot", "custom_categories": "food\nfood"},
+        {"name": "support-bot", "custom_categories": "food:\nfood:"},
         headers=htmx("settings-form"),
     )
     assert response.status_code == 200

@@ -256,6 +256,7 @@ def test_event_detail_and_list(api):
         "completed_at": event["completed_at"],
         "latency": event["latency"],
         "graph_status": None,
+        "progress": None,
     }
     assert event["latency"] >= 0
     listing = api.get("/v1/events/?event_type=ADD&status=SUCCEEDED").json()

@@ -27,6 +27,7 @@ from bench import report, seeding
 from bench.results import percentile
 from bench.seeding import Dataset
 from memories.models import Memory, MemoryHistory
+from tenancy import preferences
 from tenancy.access import SESSION_KEY
 from tenancy.models import Membership, Project, Role
 
@@ -59,6 +60,12 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=30, help="timed requests per case")
         parser.add_argument("--reseed", action="store_true", help="seed again even if present")
         parser.add_argument(
+            "--columns",
+            action="store_true",
+            help="render the table with five optional columns (agent, app, run, categories, "
+            "updated), as a member who chose them sees it",
+        )
+        parser.add_argument(
             "--json", dest="as_json", action="store_true", help="print results as JSON"
         )
 
@@ -70,6 +77,7 @@ class Command(BaseCommand):
         requests: int,
         reseed: bool,
         as_json: bool,
+        columns: bool = False,
         verbosity: int,
         **options: Any,
     ) -> None:
@@ -85,7 +93,7 @@ class Command(BaseCommand):
             keep_others=True,
             log=log,
         )
-        client = _client(dataset.project)
+        client = _client(dataset.project, columns=columns)
         results = [measure(client, name, query, requests) for name, query in cases(client, dataset)]
         past = measure_as_of(client, dataset.project, requests)
         if as_json:
@@ -102,8 +110,8 @@ class Command(BaseCommand):
             f"{summary['agents']} agents, {summary['apps']} apps; {seeded}"
         )
         self.stdout.write(
-            f"\nmemories page, server time in ms over {requests} requests "
-            "(Django test client, in-process):\n"
+            f"\nmemories page{' with five optional columns' if columns else ''}, server time in "
+            f"ms over {requests} requests (Django test client, in-process):\n"
         )
         self.stdout.write(
             f"{'case':<34} {'full p50':>9} {'full p95':>9} {'part p50':>9} {'part p95':>9}  rows  count"
@@ -121,10 +129,16 @@ class Command(BaseCommand):
         )
 
 
-def _client(project: Project) -> Client:
-    """A logged-in dashboard session on `project`, as one of its admins."""
+def _client(project: Project, *, columns: bool = False) -> Client:
+    """A logged-in dashboard session on `project`, as one of its admins; with `columns`, one
+    who chose the table's five optional columns (tenancy.preferences), else none."""
     user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
-    Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ADMIN})
+    membership, _ = Membership.objects.get_or_create(
+        user=user, project=project, defaults={"role": Role.ADMIN}
+    )
+    preferences.set_memory_columns(
+        membership, list(preferences.MEMORY_COLUMNS) if columns else [], []
+    )
     client = Client()
     client.force_login(user)
     session = client.session
