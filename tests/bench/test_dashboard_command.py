@@ -43,6 +43,9 @@ def test_dashboard_benchmark_times_every_case_on_the_benchmark_project():
     assert "full p50" in table and "part p95" in table
     for name in CASES:
         assert name in table
+    # The count column reads as the header does, position first, without markup.
+    assert "1–50 of 300 memories" in table
+    assert "<span" not in table
     assert "as of 30 days ago, the busiest user" in table and "budget p95 <= 300 ms" in table
     assert Memory.objects.filter(project__name="bench-300").count() == 300
 

@@ -45,7 +45,11 @@ AS_OF_P95_MS = 300.0
 # The page is read as a browser would: from its HTML (response.context needs test instrumentation).
 _OLDER = re.compile(r'rel="next" href="[^"]*older=([\w-]+)"')
 _AS_OF_COUNT = re.compile(r'id="as-of-count"[^>]*>([\d,]+) memor')
-_COUNT = re.compile(r'<span id="memory-count"[^>]*>(.*?)</span>', re.S)
+# The header's count, after the page's position when it shows one ("1–50 of ≈18,585").
+_COUNT = re.compile(
+    r'<span id="memory-count"[^>]*>\s*((?:<span class="position">[^<]*</span>)?[^<]*)</span>'
+)
+_TAG = re.compile(r"<[^>]+>")
 
 
 class Command(BaseCommand):
@@ -267,5 +271,5 @@ def measure(client: Client, name: str, query: str, requests: int) -> dict[str, A
         "partial_p50": statistics.median(timings["partial"]),
         "partial_p95": percentile(timings["partial"], 0.95),
         "rows": html.count('class="mem-text"'),
-        "count": " ".join(count.group(1).split()) if count else "?",
+        "count": " ".join(_TAG.sub("", count.group(1)).split()) if count else "?",
     }
