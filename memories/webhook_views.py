@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from core.errors import MemdashError
+from core.errors import MemdashError, QueueUnavailable
 from core.htmx import template_for, vary_on_htmx
 from memories.models import WEBHOOK_NAME_CHARS, WEBHOOK_URL_CHARS, Webhook
 from memories.webhooks import deliveries, subscriptions
@@ -140,8 +140,14 @@ def webhook_test(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
     if not webhook.is_active:
         messages.error(request, "This webhook is disabled: enable it to send a test event.")
     else:
-        deliveries.send_test(webhook)
-        messages.success(request, "Test event queued: its delivery appears in the delivery log.")
+        try:
+            deliveries.send_test(webhook)
+        except QueueUnavailable as exc:
+            messages.error(request, str(exc.detail))
+        else:
+            messages.success(
+                request, "Test event queued: its delivery appears in the delivery log."
+            )
     return redirect("memories:webhook", webhook.pk)
 
 

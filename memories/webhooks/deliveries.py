@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from core.queueing import send_on_commit
+from core.queueing import send_or_refuse_on_commit
 from memories.models import WEBHOOK_ERROR_CHARS, Webhook, WebhookDelivery
 from memories.webhooks.delivery import DeliveryError
 from memories.webhooks.notify import DELIVERY_TASK, EVENT_TYPES
@@ -121,8 +121,19 @@ def test_event_body(webhook: Webhook) -> dict[str, Any]:
 
 
 def send_test(webhook: Webhook) -> None:
-    """Queue a test delivery through the same task as real changes (so it is logged too)."""
-    send_on_commit(DELIVERY_TASK, str(webhook.pk), test_event_body(webhook))
+    """Queue a test delivery through the same task as real changes (so it is logged too).
+
+    QueueUnavailable when the broker cannot take it: the person pressing the button is waiting
+    for the delivery, so they hear that nothing was sent rather than "queued". No row records a
+    test before its task runs, so there is nothing to close.
+    """
+    send_or_refuse_on_commit(
+        DELIVERY_TASK,
+        str(webhook.pk),
+        test_event_body(webhook),
+        what="the test event",
+        refuse=lambda detail: None,
+    )
 
 
 def _drop_oldest(webhook: Webhook) -> None:

@@ -4,7 +4,9 @@ in-page confirmation, send a test event, and the delivery log; admins only."""
 from __future__ import annotations
 
 import pytest
+from celery import current_app
 from django.urls import reverse
+from kombu.exceptions import OperationalError as BrokerError
 
 from audit.models import AuditEntry
 from memories import tasks
@@ -184,7 +186,9 @@ def test_send_a_test_event_lands_in_the_log(alice_client, project, settings, mon
         project=project, name="r", url=receiver.url, event_types=["memory_add"]
     )
     queued = []
-    monkeypatch.setattr(deliveries, "send_on_commit", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        deliveries, "send_or_refuse_on_commit", lambda *args, **kwargs: queued.append(args)
+    )
     try:
         response = alice_client.post(reverse("memories:webhook_test", args=[hook.pk]))
         assert response.status_code == 302
@@ -212,9 +216,25 @@ def test_a_disabled_webhook_sends_no_test(alice_client, hook, monkeypatch):
     hook.is_active = False
     hook.save()
     queued = []
-    monkeypatch.setattr(deliveries, "send_on_commit", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        deliveries, "send_or_refuse_on_commit", lambda *args, **kwargs: queued.append(args)
+    )
     alice_client.post(reverse("memories:webhook_test", args=[hook.pk]))
     assert queued == []
+
+
+# Outside a test's transaction, as in a request: the send happens at once, in the view.
+@pytest.mark.django_db(transaction=True)
+def test_a_test_event_the_broker_cannot_take_says_it_was_not_sent(alice_client, hook, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise BrokerError("connection refused")
+
+    monkeypatch.setattr(current_app, "send_task", unreachable)
+    response = alice_client.post(reverse("memories:webhook_test", args=[hook.pk]), follow=True)
+
+    page = response.content.decode()
+    assert "the test event was not queued" in page and "Test event queued" not in page
+    assert not WebhookDelivery.objects.filter(webhook=hook).exists()
 
 
 def test_the_log_shows_status_attempts_and_error(alice_client, hook):
