@@ -110,7 +110,7 @@ def webhook_detail(request: DashboardRequest, pk: uuid.UUID) -> HttpResponse:
         "webhook": webhook,
         "url": subscriptions.shown_url(webhook.url),
         "form": form,
-        "log": deliveries.recent(webhook),
+        "log": deliveries.log_page(webhook, request.GET),
         "kept": deliveries.KEEP_PER_WEBHOOK,
         "new_secret": new_secret,
     }

@@ -10,17 +10,20 @@ new ones are written, so the log needs no sweeper.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.keyset import KeysetPage, requested_page
 from core.queueing import send_or_refuse_on_commit
 from memories.models import WEBHOOK_ERROR_CHARS, Webhook, WebhookDelivery
 from memories.webhooks.delivery import DeliveryError
 from memories.webhooks.notify import DELIVERY_TASK, EVENT_TYPES
 
 KEEP_PER_WEBHOOK = 200
+LOG_PAGE_SIZE = 50
 TEST_EVENT = "test"
 
 
@@ -96,8 +99,10 @@ def error_text(exc: Exception, url: str) -> str:
     return text
 
 
-def recent(webhook: Webhook, limit: int = 50) -> list[WebhookDelivery]:
-    return list(webhook.deliveries.order_by("-created_at")[:limit])
+def log_page(webhook: Webhook, query: Mapping[str, str]) -> KeysetPage:
+    """The page of the webhook's delivery log that `query` asks for (its `older` / `newer`
+    cursor), newest first, LOG_PAGE_SIZE deliveries."""
+    return requested_page(webhook.deliveries.all(), query, key="created_at", size=LOG_PAGE_SIZE)
 
 
 def last_outcomes(webhooks: list[Webhook]) -> dict[Any, WebhookDelivery]:

@@ -3,9 +3,12 @@ in-page confirmation, send a test event, and the delivery log; admins only."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from celery import current_app
 from django.urls import reverse
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from audit.models import AuditEntry
@@ -204,7 +207,7 @@ def test_send_a_test_event_lands_in_the_log(alice_client, project, settings, mon
     url = reverse("memories:webhook", args=[hook.pk])
     log = alice_client.get(url, headers=htmx("webhook-log"))
     assert "<html" not in log.content.decode() and 'id="webhook-log"' in log.content.decode()
-    assert [d.event_type for d in log.context["log"]] == ["test"]
+    assert [d.event_type for d in log.context["log"].rows] == ["test"]
     assert "succeeded" in log.content.decode()
     restored = alice_client.get(
         url, headers=htmx("webhook-log", **{"HX-History-Restore-Request": "true"})
@@ -235,6 +238,32 @@ def test_a_test_event_the_broker_cannot_take_says_it_was_not_sent(alice_client, 
     page = response.content.decode()
     assert "the test event was not queued" in page and "Test event queued" not in page
     assert not WebhookDelivery.objects.filter(webhook=hook).exists()
+
+
+def test_the_log_pages_through_every_kept_delivery(alice_client, hook):
+    start = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            webhook=hook,
+            task_id=f"t{i}",
+            event_type="memory_add",
+            created_at=start - dt.timedelta(seconds=i),
+        )
+        for i in range(120)
+    )
+    url = reverse("memories:webhook", args=[hook.pk])
+    seen: list[str] = []
+    page = alice_client.get(url, headers=htmx("webhook-log"))
+    while True:
+        log = page.context["log"]
+        seen += [d.task_id for d in log.rows]
+        if not log.older:
+            break
+        assert 'rel="next"' in page.content.decode()
+        page = alice_client.get(url, {"older": log.older}, headers=htmx("webhook-log"))
+
+    assert seen == [f"t{i}" for i in range(120)]
+    assert len(page.context["log"].rows) == 20
 
 
 def test_the_log_shows_status_attempts_and_error(alice_client, hook):
