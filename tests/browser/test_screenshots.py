@@ -95,6 +95,10 @@ def test_phone_filters_collapse_open_and_filter(browser, live_server, alice, wor
     first = page.locator("#event-table tbody tr").first
     expect(first.locator("td.col-when")).to_be_visible()
     expect(first.locator("td.col-actor")).to_be_visible()
+    # Its filter box folds the same way.
+    expect(page.locator("#event-filters")).to_be_hidden()
+    page.locator('[data-toggle-open="event-filters"]').click()
+    expect(page.locator("#event-filters")).to_be_visible()
     context.close()
 
 
