@@ -20,3 +20,16 @@ def metadata_value(metadata: Any, key: str) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@register.filter
+def metadata_pair(metadata: Any, key: str) -> str:
+    """`key=value` for the list's metadata filter (`?meta=`) when the key holds a plain value
+    (text, number, true/false), so its cell can link to the memories sharing it; "" otherwise
+    (a missing key, a list or an object, which that filter cannot state)."""
+    if not isinstance(metadata, dict) or key not in metadata:
+        return ""
+    value = metadata[key]
+    if isinstance(value, dict | list) or value is None:
+        return ""
+    return f"{key}={metadata_value(metadata, key)}"

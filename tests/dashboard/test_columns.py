@@ -107,7 +107,12 @@ def test_the_table_shows_the_chosen_columns(alice_client, project):
         assert f">{header}</th>" in page
     assert f'href="{LIST}?agent_id=chef"' in page and f'href="{LIST}?run_id=r-9"' in page
     assert f'href="{LIST}?category=food"' in page
-    assert '<span title="priority: 2">2</span>' in page
+    # A plain metadata value links to the memories sharing it (the list's `meta` filter).
+    assert (
+        f'href="{LIST}?meta=priority%3D2" title="Show only memories with priority: 2">2</a>' in page
+    )
+    filtered = alice_client.get(LIST, {"meta": "priority=2"}).content.decode()
+    assert "Likes green tea" in filtered
     assert HOSTILE not in page and "&lt;script&gt;" in page
     # The agent's chip moved to its column: it is not repeated beside the text.
     assert "agent: chef" not in page and "user: alex" in page
