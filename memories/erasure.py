@@ -700,7 +700,7 @@ TOMBSTONE_SQL = """
         content_hash = encode(sha256(convert_to(
             %s || coalesce(old_memory, '') || chr(31) || coalesce(new_memory, ''), 'UTF8')), 'hex'),
         old_memory = NULL, new_memory = NULL, input = NULL, metadata = NULL, categories = NULL,
-        user_id = NULL, agent_id = NULL, app_id = NULL, run_id = NULL,
+        user_id = NULL, agent_id = NULL, app_id = NULL, run_id = NULL, reason = '',
         erased_at = %s, erasure_id = %s
     WHERE id = ANY(%s) AND erased_at IS NULL
 """

@@ -14,7 +14,7 @@ from django.db import connection
 
 from core import receipts
 from entities.models import Entity
-from memories import erasure, exports, profiles
+from memories import erasure, exports, profiles, services
 from memories.models import Erasure, Event, Export, Memory, MemoryHistory
 from tenancy.models import Role
 from tenancy.services import create_api_key
@@ -182,6 +182,11 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_elses_data(
         "/v1/exports/get/", {"memory_export_id": platform_export}, format="json"
     ).json() == {"phone": PHONE}
     mention = Memory.objects.get(memory__contains="Bob met").pk
+    # A support person's reason for an edit of hers, naming her phone: it goes with the rest.
+    hers = Memory.objects.filter(user_id=MARIA).first()
+    services.update_memory(
+        hers, actor="user:alice", categories=["contact"], reason=f"She called from {PHONE}"
+    )
     done = confirm(
         compliance_api, reference="DSR-42", reason="GDPR art. 17", mentions=[str(mention)]
     )
