@@ -503,7 +503,8 @@ history.json     Every change to those memories and every history row that names
                  ({counts["history"]}): the kind (ADD, UPDATE, DELETE), the text before
                  ("old_memory") and after ("new_memory"), the messages that caused it ("input"),
                  who made it ("actor": an API key, a dashboard user or the extraction pipeline),
-                 the Event it belongs to ("event_id") and when. Memories deleted the ordinary
+                 why, when a person gave a reason on the dashboard ("reason"), the Event it
+                 belongs to ("event_id") and when. Memories deleted the ordinary
                  way keep their history, so they appear here.
 history.csv      The same rows as CSV; input, metadata and categories are JSON text.
 events.json      The operations about the subject ({counts["events"]}): adds, updates, deletes,
