@@ -173,6 +173,9 @@ DASHBOARD_READS = [
     ("/?user_id=maria", None, "memories.list", {"user:maria"}),
     ("/?user_id=maria", "memory-table", "memories.list", {"user:maria"}),
     ("/?search=tea", None, "memories.search", {"user:maria"}),
+    # "More results" of a semantic search, and a jump to a date: the same reads, paged.
+    ("/?search=tea&shown=100", "memory-table", "memories.search", {"user:maria"}),
+    ("/?user_id=maria&jump=2030-01-01", "memory-table", "memories.list", {"user:maria"}),
     ("/memories/{maria}/", None, "memory.get", {"user:maria"}),
     ("/memories/{maria}/", "history-more", "memory.history", {"user:maria"}),
     ("/entities/user/maria/", None, "memories.list", {"user:maria"}),
