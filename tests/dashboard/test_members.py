@@ -3,6 +3,8 @@ and new projects and organizations from the dashboard."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -244,7 +246,8 @@ def test_admin_creates_a_project_in_their_organization(alice_client, alice, proj
     assert created.organization_id == project.organization_id
     assert role_of(alice, created) == Role.ADMIN
     page = alice_client.get("/settings/").content.decode()
-    assert f'<option value="{created.public_id}" selected>' in page  # now the current project
+    # Now the current project: the switcher's option for it is the selected one.
+    assert re.search(rf'<option value="{created.public_id}"[^>]* selected>', page)
     assert AuditEntry.objects.filter(action="project.create").count() == 1
 
 
