@@ -370,7 +370,7 @@ def _settings_form(project: Project, **changes: str) -> dict[str, str]:
 
 @case("settings.change")
 def settings_on_the_dashboard(w: World) -> Expect:
-    form = _settings_form(w.project, description="The support desk", custom_categories="food")
+    form = _settings_form(w.project, description="The support desk", custom_categories="food:")
     response = w.alice_client.post("/settings/", form)
     assert response.status_code == 302
     return Expect(
