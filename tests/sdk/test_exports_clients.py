@@ -157,6 +157,8 @@ def exported(text, *, id, at, metadata=None):
         "feedback": None,
         "feedback_reason": None,
         "pii_kinds": [],
+        # Each seed is one message added verbatim: the memory came from message 0.
+        "source_messages": [0],
     }
 
 
