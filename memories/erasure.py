@@ -370,6 +370,8 @@ class _Run:
         """Record progress on the Event (its heartbeat too), in the chunk's transaction."""
         Event.objects.filter(pk=self.event.pk, status=Event.Status.RUNNING).update(
             results={"phase": phase, "done": done, "total": total, "counts": self.counts},
+            # The phase's progress as every Event reports it (the Activity page's bar).
+            progress=events.progress_of(done, total),
             updated_at=timezone.now(),
         )
 

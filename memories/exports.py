@@ -229,7 +229,9 @@ def run(event_id: Any) -> Event | None:
 
 def _progress(event: Event, phase: str, done: int, total: int) -> None:
     Event.objects.filter(pk=event.pk, status=Event.Status.RUNNING).update(
-        results={"phase": phase, "done": done, "total": total}, updated_at=timezone.now()
+        results={"phase": phase, "done": done, "total": total},
+        progress=events.progress_of(done, total),
+        updated_at=timezone.now(),
     )
 
 

@@ -506,13 +506,14 @@ def run(event_id: Any) -> Event | None:
     ProfileJob.objects.filter(pk=job.pk).update(succeeded=0, failed=0, skipped=0)
     counts = {SUCCEEDED: 0, FAILED: 0, SKIPPED: 0}
     usage = llm.Usage()
+    events.heartbeat(event, done=0, total=job.total)
     try:
-        for entity_id in job.entity_ids:
+        for done, entity_id in enumerate(job.entity_ids, start=1):
             counts[generate(job.project, entity_id, event=event, usage=usage)] += 1
             ProfileJob.objects.filter(pk=job.pk).update(
                 succeeded=counts[SUCCEEDED], failed=counts[FAILED], skipped=counts[SKIPPED]
             )
-            events.heartbeat(event)
+            events.heartbeat(event, done=done, total=job.total)
     except Exception as exc:
         events.fail(event.pk, f"profile job stopped: {type(exc).__name__}: {exc}", results=counts)
         raise

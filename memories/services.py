@@ -64,6 +64,12 @@ from tenancy.models import Attribution, Project
 UNSET: Any = object()
 # Memories one chunk of a delete removes (each chunk is its own transaction).
 DELETE_CHUNK = 5000
+# A delete that reports its progress moves its bar about this many times: its chunks are
+# smaller when it is small (a 5k delete in 500-row chunks, not one 5k chunk that jumps from 0
+# to done), never smaller than PROGRESS_CHUNK_FLOOR rows (a chunk's own cost, one
+# transaction and one progress UPDATE, stays small beside its rows').
+PROGRESS_STEPS = 20
+PROGRESS_CHUNK_FLOOR = 500
 
 
 # --- input limits ------------------------------------------------------------------------------
@@ -572,7 +578,9 @@ def delete_memories(
     scoped, held = holds.without_held(project, memories.filter(project=project).order_by())
     collect = notify.has_subscribers(project.pk)
     expected = scoped.count() if reports_progress else None
+    chunk = DELETE_CHUNK
     if expected is not None:
+        chunk = progress_chunk(expected)
         events.heartbeat(event, done=0, total=expected)
     total = 0
     deleted_rows: list[tuple[Any, str]] = []
@@ -582,7 +590,7 @@ def delete_memories(
                 now = timezone.now()
                 rows = delete_with_history(
                     scoped,
-                    limit=DELETE_CHUNK,
+                    limit=chunk,
                     actor=actor,
                     event=event,
                     at=now,
@@ -594,7 +602,7 @@ def delete_memories(
             total += len(rows)
             if collect and len(deleted_rows) <= notify.PER_MEMORY_LIMIT:
                 deleted_rows += rows
-            if len(rows) < DELETE_CHUNK:
+            if len(rows) < chunk:
                 break
     except Exception as exc:
         if not transaction.get_connection().in_atomic_block:
@@ -615,6 +623,11 @@ def delete_memories(
         done=total if reports_progress else None,
     )
     return event
+
+
+def progress_chunk(expected: int) -> int:
+    """The chunk size of a delete of `expected` rows that reports its progress."""
+    return max(PROGRESS_CHUNK_FLOOR, min(DELETE_CHUNK, expected // PROGRESS_STEPS))
 
 
 def delete_matching(

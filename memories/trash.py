@@ -143,15 +143,16 @@ def purge_expired(now: dt.datetime | None = None) -> int:
         event = events.open_event(
             project, Event.Type.PURGE, actor="trash", payload={"expired_before": now.isoformat()}
         )
-        purged = 0
+        purged, expected = 0, rows.count()
+        events.heartbeat(event, done=0, total=expected)
         while True:
             with transaction.atomic():
                 batch = list(rows.values_list("pk", flat=True)[:PURGE_CHUNK])
                 if not batch:
                     break
                 purged += TrashedMemory.objects.filter(pk__in=batch).delete()[0]
-                events.heartbeat(event)
-        events.finish(event, results={"purged": purged, "held": kept})
+                events.heartbeat(event, done=purged, total=expected)
+        events.finish(event, results={"purged": purged, "held": kept}, done=purged)
         total += purged
     return total
 

@@ -235,8 +235,9 @@ EVENT = component(
             "progress": obj(
                 {"done": INTEGER, "total": INTEGER},
                 nullable=True,
-                description="How far a long batch (a large delete) has got while it runs; null "
-                "for events that do not report it. A memdash addition.",
+                description="How far a long operation has got while it runs (a large "
+                "delete, a trash purge, a profile job; an erasure's or a subject export's "
+                "current phase); null for events that do not report it. A memdash addition.",
             ),
         }
     ),

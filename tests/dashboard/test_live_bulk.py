@@ -29,6 +29,7 @@ def big_delete(project, settings, monkeypatch):
     2 a chunk when run."""
     settings.MEMDASH_SYNC_DELETE_LIMIT = 3
     monkeypatch.setattr(services, "DELETE_CHUNK", 2)
+    monkeypatch.setattr(services, "PROGRESS_CHUNK_FLOOR", 2)
     bulk_memories(project, 7, user_id="alex")
     bulk_memories(project, 1, user_id="bob")
     event = services.delete_matching(project, {"user_id": "alex"}, actor="user:eddie")
@@ -61,6 +62,15 @@ def test_a_workers_delete_records_progress_once_a_chunk(big_delete, monkeypatch)
     assert big_delete.status == Event.Status.SUCCEEDED
     assert big_delete.progress == {"done": 7, "total": 7}
     assert big_delete.results == {"deleted": 7}
+
+
+@pytest.mark.parametrize(
+    ("expected", "chunk"),
+    [(10, 500), (5_000, 500), (20_000, 1_000), (100_000, 5_000), (1_000_000, 5_000)],
+)
+def test_a_reported_delete_moves_its_bar_in_steps_but_never_in_tiny_chunks(expected, chunk):
+    # The browser test's 5k delete shows ten steps, not a jump from 0 to done.
+    assert services.progress_chunk(expected) == chunk
 
 
 def test_a_delete_within_the_request_reports_no_progress(project):
@@ -314,9 +324,21 @@ def test_the_pager_tracks_the_pages_position(viewer_client, project):
     content = second.content.decode()
     assert f"older={second.context['page'].older}&amp;at=100" in content
     assert "at=0" in content  # the newer link goes back to the top
-    # A link without (or with a bad) position still pages; it just shows no position.
+    # A link without (or with a bad) position counts the rows above the page instead.
     for at in ("", "x", "-3"):
-        assert viewer_client.get("/", {"older": older, "at": at}).context["position"] is None
+        position = viewer_client.get("/", {"older": older, "at": at}).context["position"]
+        assert (position.first, position.last) == (51, 100)
+
+
+def test_past_the_count_cap_a_link_without_position_shows_none(viewer_client, project, settings):
+    settings.MEMDASH_DASHBOARD_COUNT_CAP = 60
+    bulk_memories(project, 120, user_id="pager")
+    second = viewer_client.get("/", {"older": viewer_client.get("/").context["page"].older})
+    third = viewer_client.get("/", {"older": second.context["page"].older})
+    assert second.context["position"].first == 51
+    # 100 rows above the third page: past what the dashboard counts, so no position.
+    assert third.context["position"] is None
+    assert len(third.context["rows"]) == 20
 
 
 def test_jump_to_date_starts_the_page_at_that_day(viewer_client, project):

@@ -193,7 +193,11 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_elses_data(
     memory_ids = list(
         MemoryHistory.objects.filter(user_id=MARIA).values_list("memory_id", flat=True)
     )
-    assert erasure.run(done["event_id"]).status == "SUCCEEDED"
+    finished = erasure.run(done["event_id"])
+    assert finished.status == "SUCCEEDED"
+    # The last phase's progress stays, in the shape every long operation reports.
+    assert finished.progress is not None
+    assert finished.progress["done"] == finished.progress["total"]
 
     assert scan(*MARKERS) == []
     # Everyone else's memories stay, with only her lines taken out of their inputs.

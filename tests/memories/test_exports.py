@@ -320,6 +320,19 @@ def test_an_erasure_deletes_every_export_holding_the_subject(api, officer, alex,
     )
 
 
+def test_a_subject_export_reports_its_progress_as_every_long_operation(
+    api, officer, alex, monkeypatch
+):
+    monkeypatch.setattr(exports, "CHUNK", 1)
+    queued = officer.post(
+        "/v1/subject-exports/", {"entity_type": "user", "entity_id": "alex"}, format="json"
+    )
+    event = build(queued.json()["id"])
+    event.refresh_from_db()
+    # The phase's counts in its results while it runs, and the Activity page's bar.
+    assert event.progress is not None and event.progress["done"] == event.progress["total"] > 0
+
+
 def test_no_export_of_a_subject_being_erased(api, officer, alex):
     officer.post(
         "/v1/erasures/",

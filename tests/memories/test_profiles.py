@@ -360,6 +360,9 @@ def test_a_job_is_read_back_by_id_pending_then_done(api, fake_llm, enabled, alex
     run_job(response)
     done = {**job, "status": "succeeded", "completed": 1, "succeeded": 1}
     assert api.get(f"/v2/profiles/jobs/{job_id}/").json() == {"job": done}
+    # Its Event reports the job's progress as every long operation does (Activity's bar).
+    event = api.get(f"/v1/event/{response.json()['event_id']}/").json()
+    assert event["progress"] == {"done": 1, "total": 1}
 
 
 def test_unknown_jobs_are_404s(api, fake_llm):

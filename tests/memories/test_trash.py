@@ -137,6 +137,7 @@ def test_the_beat_purges_what_is_due_in_batches_and_keeps_the_rest(api, maria, p
     assert {str(pk) for pk in TrashedMemory.objects.values_list("pk", flat=True)} == set(maria[1:])
     event = Event.objects.filter(event_type="PURGE").get()
     assert event.actor == "trash" and event.results == {"purged": 1, "held": 0}
+    assert event.progress == {"done": 1, "total": 1}
     assert trash.purge_expired(timezone.now() + dt.timedelta(days=31)) == 2
 
 
