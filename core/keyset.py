@@ -125,6 +125,17 @@ def requested_page(
         return keyset_page(queryset, key=key, size=size)
 
 
+def rows_before(
+    queryset: models.QuerySet[Any], row: models.Model, *, key: str, cap: int
+) -> int | None:
+    """How many rows of `queryset` come before `row` in the (`key` desc, id desc) order,
+    counted no further than `cap` (None past it): where a page starting at `row` stands."""
+    value = getattr(row, key)
+    before = queryset.filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": row.pk}))
+    counted, capped = capped_count(before.filter(**{f"{key}__gte": value}), cap)
+    return None if capped else counted
+
+
 def cursor_of(row: models.Model, key: str) -> str:
     """The cursor of `row` in a list ordered by `key`."""
     return encode_cursor(getattr(row, key), row.pk)

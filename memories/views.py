@@ -34,6 +34,7 @@ from core.keyset import (
     keyset_page,
     planner_estimate,
     requested_page,
+    rows_before,
 )
 from core.pills import pills
 from memories import holds, listing, marks, past_views, services, trash, wildcards
@@ -219,6 +220,12 @@ def memory_list_context(
     else:
         page = requested_page(memories, request.GET, key=form.sort_key, size=PAGE_SIZE)
         at = _page_at(request.GET, page)
+        if at is None and page.rows:
+            # A link without `at` (a bookmark, one kept from before): count the rows above
+            # the page, as far as the dashboard counts (position unknown past that).
+            at = rows_before(
+                memories, page.rows[0], key=form.sort_key, cap=settings.MEMDASH_DASHBOARD_COUNT_CAP
+            )
     first_page = not request.GET.get("older") and not jump and page.newer is None
     count = count_rows(memories, page, first_page=first_page)
     if at is not None:
