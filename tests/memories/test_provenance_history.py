@@ -105,6 +105,10 @@ def test_pipeline_add_records_the_fact_message(api, fake_llm):
 
 def test_pipeline_add_reworded_by_the_decision_step_matches_its_fact(api, fake_llm):
     add_verbatim(api, "I drink coffee", user_id="alex")
+    # The decision step runs only against similar memories of the scope: this one.
+    assert list(Memory.objects.filter(user_id="alex").values_list("memory", flat=True)) == [
+        "I drink coffee"
+    ]
     messages = [
         {"role": "user", "content": "Hello there"},
         {"role": "user", "content": "I moved to Berlin and I have a dog called Rex"},
@@ -128,7 +132,14 @@ def test_pipeline_add_reworded_by_the_decision_step_matches_its_fact(api, fake_l
             ]
         },
     )
-    assert add_sync(api, messages, user_id="alex").status_code == 200
+    response = add_sync(api, messages, user_id="alex")
+    assert response.status_code == 200, response.content
+    # Without the decision step the facts would be stored as extracted.
+    assert [c.task for c in fake_llm.calls] == [
+        "extract facts",
+        "update memories",
+        "categorize memories",
+    ], Event.objects.filter(event_type="ADD").values("payload", "results", "metadata")[::1]
     added = Memory.objects.exclude(memory="I drink coffee")
     assert {m.memory: m.source_messages for m in added} == {
         "Lives in Berlin, Germany": [1],
