@@ -174,6 +174,9 @@ def test_detail_marks_the_source_message_with_a_visible_label(alice_client, api)
     )
     assert '<li><span class="role">user message</span>Hi</li>' in content
     assert 'id="memory-speaker">Alice (user)</dd>' in content
+    # The history's input messages name speakers the same way.
+    assert content.count('<span class="role">Alice (user)</span>I like tea</li>') == 2
+    assert content.count('<li><span class="role">user message</span>Hi</li>') == 2
 
 
 def test_detail_speaker_without_a_name_reads_as_a_role_message(alice_client, memory):
