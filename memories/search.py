@@ -40,8 +40,18 @@ from typing import Any, Protocol, cast
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, Q, Subquery, Value, When, Window
-from django.db.models.expressions import RawSQL
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.expressions import CombinedExpression, RawSQL
 from django.db.models.functions import RowNumber
 from pgvector.django import CosineDistance
 
@@ -210,6 +220,17 @@ def _rank(ts_query: SearchQuery) -> Case:
     return Case(When(search_vector=ts_query, then=rank), output_field=FloatField())
 
 
+def _sorted_distance() -> ExpressionWrapper[CombinedExpression]:
+    """The `distance` annotation as a sort key the HNSW index cannot serve ("+ 0").
+
+    The planner may otherwise feed an ORDER BY distance from the index (it did, on a test
+    database whose statistics were left by bulk tests): without an iterative scan that walk
+    returns at most ef_search rows, and once the scope's filter has dropped the other scopes'
+    rows (or dead ones) a scope with memories could come back with none. Rows fetched by the
+    scope's own btree and sorted are exact."""
+    return ExpressionWrapper(F("distance") + Value(0.0), output_field=FloatField())
+
+
 def _exact_candidates(
     scope: MemoryQuerySet, vector: Vector, words: list[str], limit: int
 ) -> list[Candidate]:
@@ -217,7 +238,7 @@ def _exact_candidates(
     over the whole scope in one query, with the query words each contains."""
     rows = scope.annotate(
         distance=CosineDistance("embedding", vector),
-        semantic_place=Window(RowNumber(), order_by=F("distance").asc()),
+        semantic_place=Window(RowNumber(), order_by=_sorted_distance().asc()),
     )
     wanted = Q(semantic_place__lte=limit)
     if words:
@@ -277,7 +298,7 @@ def _approximate_candidates(
                 Memory._meta.db_table,
             ],
         )
-        ordered = _fetched(nearest.order_by("distance"), bool(words))
+        ordered = _fetched(nearest.order_by(_sorted_distance()), bool(words))
         found = {m.pk: m for m in ordered[:limit]}
     # The scope holds more than MEMDASH_EXACT_SEARCH_LIMIT rows, so fewer nearest rows than
     # that (or than `limit`) means the scan reached max_scan_tuples before enough rows passed

@@ -83,6 +83,32 @@ def test_small_scope_ranking_does_not_read_the_full_text_index(dataset):
     assert "memory_fts_gin" not in plan
 
 
+@pytest.mark.parametrize("keyword", [True, False])
+def test_the_exact_path_never_walks_the_hnsw_index(dataset, keyword):
+    """Even where the planner would rather not sort (as stale statistics once made it prefer),
+    the exact ranking cannot take its order from the index: that walk stops at ef_search rows
+    and the scope's filter may leave none of them (a CI run's search found no memory of a
+    scope that had one)."""
+    from django.db import connection, transaction
+
+    with CaptureQueriesContext(connection) as ctx:
+        search_memories(
+            dataset.project,
+            query="food allergies",
+            filters={"user_id": dataset.users[0]},
+            top_k=10,
+            threshold=0.1,
+            keyword=keyword,
+        )
+    ranking_sql = ctx.captured_queries[-1]["sql"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + ranking_sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "memory_embedding_hnsw" not in plan
+
+
 @pytest.fixture
 def large_scope_threshold(settings):
     """Make every scope of more than 20 rows 'large', so the HNSW path runs on tiny data."""
