@@ -93,11 +93,7 @@ def keyset_page(
         )
     if newer:
         value, pk = decode_cursor(newer, model)
-        rows = list(
-            queryset.filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": pk}))
-            .filter(**{f"{key}__gte": value})
-            .order_by(key, "id")[: size + 1]
-        )
+        rows = list(_before(queryset, key, value, pk).order_by(key, "id")[: size + 1])
         if len(rows) > size:
             rows = rows[:size][::-1]
             return KeysetPage(
@@ -130,10 +126,16 @@ def rows_before(
 ) -> int | None:
     """How many rows of `queryset` come before `row` in the (`key` desc, id desc) order,
     counted no further than `cap` (None past it): where a page starting at `row` stands."""
-    value = getattr(row, key)
-    before = queryset.filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": row.pk}))
-    counted, capped = capped_count(before.filter(**{f"{key}__gte": value}), cap)
+    counted, capped = capped_count(_before(queryset, key, getattr(row, key), row.pk), cap)
     return None if capped else counted
+
+
+def _before(queryset: models.QuerySet[Any], key: str, value: Any, pk: Any) -> models.QuerySet[Any]:
+    """The rows that come before (`value`, `pk`) in the (`key` desc, id desc) order. The
+    `key >= value` repeated on its own lets PostgreSQL start the index scan at the cursor."""
+    return queryset.filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": pk})).filter(
+        **{f"{key}__gte": value}
+    )
 
 
 def cursor_of(row: models.Model, key: str) -> str:

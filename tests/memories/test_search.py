@@ -65,22 +65,30 @@ def test_small_scope_search_runs_two_queries_count_and_ranking(dataset, django_a
         )
 
 
-def test_small_scope_ranking_does_not_read_the_full_text_index(dataset):
-    from django.db import connection
+def small_scope_ranking_plan(dataset, query: str, *, settings: tuple[str, ...] = (), **options):
+    """EXPLAIN of the ranking query a search of one user's scope runs (its last query), with
+    `settings` (SET LOCAL statements) in force."""
+    from django.db import connection, transaction
 
     with CaptureQueriesContext(connection) as ctx:
         search_memories(
             dataset.project,
-            query="user allergies",
+            query=query,
             filters={"user_id": dataset.users[0]},
             top_k=10,
             threshold=0.1,
+            **options,
         )
     ranking_sql = ctx.captured_queries[-1]["sql"]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in settings:
+            cursor.execute(f"SET LOCAL {setting}")
         cursor.execute("EXPLAIN " + ranking_sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "memory_fts_gin" not in plan
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_small_scope_ranking_does_not_read_the_full_text_index(dataset):
+    assert "memory_fts_gin" not in small_scope_ranking_plan(dataset, "user allergies")
 
 
 @pytest.mark.parametrize("keyword", [True, False])
@@ -89,23 +97,12 @@ def test_the_exact_path_never_walks_the_hnsw_index(dataset, keyword):
     the exact ranking cannot take its order from the index: that walk stops at ef_search rows
     and the scope's filter may leave none of them (a CI run's search found no memory of a
     scope that had one)."""
-    from django.db import connection, transaction
-
-    with CaptureQueriesContext(connection) as ctx:
-        search_memories(
-            dataset.project,
-            query="food allergies",
-            filters={"user_id": dataset.users[0]},
-            top_k=10,
-            threshold=0.1,
-            keyword=keyword,
-        )
-    ranking_sql = ctx.captured_queries[-1]["sql"]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + ranking_sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = small_scope_ranking_plan(
+        dataset,
+        "food allergies",
+        settings=("enable_sort = off", "enable_seqscan = off"),
+        keyword=keyword,
+    )
     assert "memory_embedding_hnsw" not in plan
 
 
