@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 )
 
 from memories.api.serializers import AddRequest, BatchRequest, FeedbackRequest, UpdateRequest
+from memories.models import Event
 from tenancy.api.docs import (
     ANY_OBJECT,
     ANY_VALUE,
@@ -203,18 +204,9 @@ HISTORY_ENTRY = component(
     ),
 )
 
-EVENT_TYPES = [
-    "ADD",
-    "UPDATE",
-    "DELETE",
-    "CATEGORIZE",
-    "ERASE",
-    "EXPORT",
-    "DOWNLOAD",
-    "RESTORE",
-    "PURGE",
-]
-EVENT_STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
+# From the model, so a new kind of Event (PROFILE, a wildcard delete...) is in the schema too.
+EVENT_TYPES = list(Event.Type.values)
+EVENT_STATUSES = list(Event.Status.values)
 EVENT = component(
     "Event",
     obj(
