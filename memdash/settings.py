@@ -401,9 +401,6 @@ MEMDASH_EMBEDDER_THREADS = env_int("MEMDASH_EMBEDDER_THREADS", min(os.cpu_count(
 # Let the embedder's threads spin between runs (lower latency when embedding back to back, as a
 # batch job does; off by default because the spinning takes CPU from concurrent requests).
 MEMDASH_EMBEDDER_SPIN = env_bool("MEMDASH_EMBEDDER_SPIN", False)
-# Embed the texts of concurrent calls in one process together, in one run of the local model
-# (memories.embeddings.RunCombiner: a run's fixed cost is most of a short text's).
-MEMDASH_EMBEDDER_COMBINE = env_bool("MEMDASH_EMBEDDER_COMBINE", True)
 MEMDASH_OPENAI_EMBEDDING_MODEL = env_str("MEMDASH_OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")

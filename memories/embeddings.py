@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -30,99 +28,6 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: list[str]) -> list[list[float]]: ...
-
-
-Vectors = list[list[float]]
-
-
-@dataclass(eq=False)
-class _Caller:
-    """One embed() call waiting for its texts' turn: it is woken when its vectors (or the run's
-    error) are in, or when it is handed the next run (`leads`)."""
-
-    texts: list[str]
-    woken: threading.Event = field(default_factory=threading.Event)
-    leads: bool = False
-    vectors: Vectors | None = None
-    error: BaseException | None = None
-
-
-class RunCombiner:
-    """Embeds the texts of calls that arrive while a run is in progress together, in one run.
-
-    A run of the local model costs about 2 ms before its first token: the model's int8 weights
-    are expanded to fp32 when it loads, and every run streams those ~40 MB through the CPU's
-    caches once, for one text or for thirty-two. So in a threaded web process, concurrent
-    requests' short texts cost about one run of N rows instead of N runs (16 tokens, one
-    thread: one text 4.4 ms, four texts in one run 11.3 ms).
-
-    No thread of its own: the call that finds the model idle runs it (it leads). Calls arriving
-    meanwhile queue up; when the run ends, the first of them is handed the next run, which
-    takes the whole queue (up to `max_texts` texts, and always at least that call's own). A
-    process with one caller at a time (a Celery worker, a management command) runs each call
-    as it comes, as before."""
-
-    def __init__(self, run: Callable[[list[str]], Vectors], max_texts: int) -> None:
-        self._run = run
-        self._max_texts = max_texts
-        self._lock = threading.Lock()
-        # Invariant: the queue is empty whenever no call leads.
-        self._queue: list[_Caller] = []
-        self._running = False
-
-    def embed(self, texts: list[str]) -> Vectors:
-        caller = _Caller(texts)
-        with self._lock:
-            self._queue.append(caller)
-            if not self._running:
-                self._running = caller.leads = True
-        if not caller.leads:
-            caller.woken.wait()
-        if caller.leads:
-            self._lead()
-        if caller.error is not None:
-            raise caller.error
-        if caller.vectors is None:
-            # The leading call was interrupted (KeyboardInterrupt, SystemExit) mid-run.
-            raise EmbeddingError("the embedding run was interrupted; try again")
-        return caller.vectors
-
-    def _lead(self) -> None:
-        with self._lock:
-            batch = [self._queue.pop(0)]
-            size = len(batch[0].texts)
-            while self._queue and size + len(self._queue[0].texts) <= self._max_texts:
-                size += len(self._queue[0].texts)
-                batch.append(self._queue.pop(0))
-        try:
-            self._run_batch(batch)
-        finally:
-            with self._lock:
-                successor = self._queue[0] if self._queue else None
-                if successor is None:
-                    self._running = False
-                else:
-                    successor.leads = True
-            for caller in batch:
-                caller.woken.set()
-            if successor is not None:
-                successor.woken.set()
-
-    def _run_batch(self, batch: list[_Caller]) -> None:
-        try:
-            vectors = self._run([text for caller in batch for text in caller.texts])
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
-                return
-            # One call's texts must not fail the others': run each alone.
-            for caller in batch:
-                self._run_batch([caller])
-            return
-        start = 0
-        for caller in batch:
-            caller.vectors = vectors[start : start + len(caller.texts)]
-            start += len(caller.texts)
 
 
 class LocalEmbedder:
@@ -160,19 +65,11 @@ class LocalEmbedder:
         self._session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        # One run at a time per process, which also keeps the tokenizer (whose padding state is
-        # not thread-safe) to one thread; MEMDASH_EMBEDDER_COMBINE=false runs every call alone,
-        # concurrently, under a lock for the tokenizer only.
+        # onnxruntime sessions are thread-safe for run(), the tokenizer's padding state is not.
         self._lock = threading.Lock()
-        self._combiner = RunCombiner(self._embed_all, max_texts=BATCH_SIZE)
 
-    def embed(self, texts: list[str]) -> Vectors:
-        if settings.MEMDASH_EMBEDDER_COMBINE:
-            return self._combiner.embed(texts)
-        return self._embed_all(texts)
-
-    def _embed_all(self, texts: list[str]) -> Vectors:
-        vectors: Vectors = []
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH_SIZE):
             vectors.extend(self._embed_batch(texts[start : start + BATCH_SIZE]))
         return vectors
