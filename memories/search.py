@@ -119,7 +119,6 @@ class _Ranked(Protocol):
 
     distance: float
     rank: float | None
-    keyword_place: int
     search_vector: str
     query_vector: str
 
